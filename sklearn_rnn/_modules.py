@@ -1,0 +1,94 @@
+"""The recurrent network itself: plain PyTorch, usable without scikit-learn."""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentNetwork(nn.Module):
+    """Stacked RNN, LSTM or GRU with a linear head on the last observed step.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per time step.
+    n_outputs : int
+        Values predicted per sequence.
+    cell : {"rnn", "lstm", "gru"}, default="lstm"
+        Recurrent layer type.
+    hidden_size : int, default=64
+        Features in the hidden state.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    dropout : float, default=0.0
+        Dropout between stacked layers.
+    bidirectional : bool, default=False
+        Run the sequence both ways.
+
+    Notes
+    -----
+    ``forward(X, lengths=None)`` takes ``X`` of shape
+    ``(batch, n_timesteps, n_features)``. Sequences shorter than
+    ``n_timesteps`` are padded at the front and ``lengths`` gives their
+    observed steps; the padding never reaches the recurrent layer. A batch
+    without padding takes the fused, unpacked path.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = RecurrentNetwork(n_features=3, n_outputs=2, cell="gru", hidden_size=8)
+    >>> net(torch.zeros(5, 7, 3)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        dropout=0.0,
+        bidirectional=False,
+    ):
+        super().__init__()
+        self.rnn = CELLS[cell](
+            input_size=n_features,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+            batch_first=True,
+        )
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+
+    def forward(self, X, lengths=None):
+        n_steps = X.shape[1]
+        if lengths is not None:
+            shortest = int(lengths.min())
+            if shortest < n_steps:
+                if int(lengths.max()) == shortest:
+                    # One shared length: dropping the common padding is exact
+                    # and keeps the fused kernels.
+                    X = X[:, n_steps - shortest :]
+                else:
+                    return self.head(self._last_step_packed(X, lengths))
+        out, _ = self.rnn(X)
+        return self.head(out[:, -1])
+
+    def _last_step_packed(self, X, lengths):
+        batch, n_steps, _ = X.shape
+        lengths_dev = lengths.to(X.device)
+        # Padding sits at the front; packing wants it at the back, so rotate
+        # each sequence left by its number of padding steps.
+        shift = (n_steps - lengths_dev).unsqueeze(1)
+        steps = torch.arange(n_steps, device=X.device).unsqueeze(0)
+        index = (steps + shift) % n_steps
+        X = torch.gather(X, 1, index.unsqueeze(2).expand_as(X))
+        packed = pack_padded_sequence(X, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True)
+        last = (lengths_dev - 1).view(batch, 1, 1).expand(batch, 1, out.shape[2])
+        return out.gather(1, last).squeeze(1)

@@ -1,0 +1,264 @@
+"""The skorch side of training: batching straight from (strided) arrays, a
+time-ordered validation split, early stopping, progress and interruption."""
+
+import copy
+import math
+import sys
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+
+
+class SequenceData(torch.utils.data.Dataset):
+    """Sequences ``X`` (n, steps, features) with their observed lengths.
+
+    ``X`` may be a read-only strided view (the windower's output): batches are
+    gathered from it one batch at a time, so the 3-D array is never copied
+    whole. ``y`` and ``weight`` are float32 tensors or None.
+    """
+
+    def __init__(self, X, lengths, y=None, weight=None):
+        self.X = X
+        self.lengths = lengths
+        self.y = y
+        self.weight = weight
+        self.padded = bool(len(lengths)) and int(lengths.min()) < X.shape[1]
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        # Single-item access, for callers that wrap this in a DataLoader.
+        Xb, yb = self.batch(np.array([i]))
+        return (Xb[0][0], Xb[1][0]), (yb[0][0], yb[1] if yb[1] is None else yb[1][0])
+
+    def subset(self, rows):
+        """The rows ``rows`` (a slice), sharing memory with this data."""
+        return SequenceData(
+            self.X[rows],
+            self.lengths[rows],
+            None if self.y is None else self.y[rows],
+            None if self.weight is None else self.weight[rows],
+        )
+
+    def batch(self, index):
+        """One batch ``((X, lengths), (y, weight))`` from an index array or slice."""
+        Xb = self.X[index]
+        lengths = self.lengths[index]
+        if self.padded and int(lengths.min()) < Xb.shape[1]:
+            # Padding steps reach the network as zeros (and are skipped by
+            # the built-in module); NaN is only ever leading padding here.
+            Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
+        Xb = torch.from_numpy(np.ascontiguousarray(Xb, dtype=np.float32))
+        lengths = torch.from_numpy(np.ascontiguousarray(lengths))
+        if isinstance(index, np.ndarray):
+            index = torch.from_numpy(index)
+        yb = None if self.y is None else self.y[index]
+        wb = None if self.weight is None else self.weight[index]
+        return (Xb, lengths), (yb, wb)
+
+
+class BatchIterator:
+    """Mini-batches fetched with one indexing operation each (no per-sample collation)."""
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        size = self.batch_size
+        if self.shuffle:
+            order = self.rng.permutation(n)
+            for start in range(0, n, size):
+                yield self.dataset.batch(order[start : start + size])
+        else:
+            for start in range(0, n, size):
+                yield self.dataset.batch(slice(start, start + size))
+
+
+class TailSplit:
+    """Validate on the last ``fraction`` of the rows, keeping time order."""
+
+    def __init__(self, fraction):
+        self.fraction = fraction
+
+    def __call__(self, dataset, y=None, **params):
+        n = len(dataset)
+        n_valid = min(max(1, math.ceil(n * self.fraction)), n - 1)
+        return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
+
+
+def state_copy(net):
+    """A detached copy of the module's and the optimizer's state."""
+    return (
+        {k: v.detach().clone() for k, v in net.module_.state_dict().items()},
+        copy.deepcopy(net.optimizer_.state_dict()),
+    )
+
+
+def load_state(net, state):
+    net.module_.load_state_dict(state[0])
+    net.optimizer_.load_state_dict(state[1])
+
+
+class SequenceNet(NeuralNet):
+    """skorch ``NeuralNet`` specialised for :class:`SequenceData` batches.
+
+    Extra attributes set by the estimator: ``pass_lengths`` (the module's
+    ``forward`` takes ``lengths``), ``max_grad_norm``.
+    """
+
+    pass_lengths = True
+    max_grad_norm = None
+
+    def get_default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+
+    def infer(self, x, **fit_params):
+        X, lengths = x
+        X = X.to(self.device, non_blocking=True)
+        if self.pass_lengths:
+            return self.module_(X, lengths=lengths)
+        return self.module_(X)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, weight = y_true
+        y = y.to(self.device, non_blocking=True)
+        per_sample = self.criterion_(y_pred, y).mean(dim=1)
+        if weight is None:
+            return per_sample.mean()
+        return (per_sample * weight.to(self.device, non_blocking=True)).mean()
+
+    def train_step(self, batch, **fit_params):
+        Xi, yi = batch
+        self.optimizer_.zero_grad(set_to_none=True)
+        y_pred = self.infer(Xi)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        if self.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.max_grad_norm)
+        self.notify("on_grad_computed", named_parameters=None, batch=batch, training=True)
+        self.optimizer_.step()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is not None:
+            self.module_.train(training)
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Train for ``epochs`` epochs, stopping early when a callback asks.
+
+        A KeyboardInterrupt (Ctrl-C) ends training and rolls the weights back
+        to the end of the last completed epoch; ``interrupted_`` records it.
+        A non-finite training loss rolls back likewise and raises ValueError.
+        """
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        dataset_train, dataset_valid = self.get_split_datasets(X, y)
+        on_epoch_kwargs = {"dataset_train": dataset_train, "dataset_valid": dataset_valid}
+        iterator_train = self.get_iterator(dataset_train, training=True)
+        iterator_valid = None
+        if dataset_valid is not None:
+            iterator_valid = self.get_iterator(dataset_valid, training=False)
+
+        self.stop_training_ = False
+        self.interrupted_ = False
+        last_good = state_copy(self), len(self.history)
+        try:
+            for _ in range(epochs):
+                self.notify("on_epoch_begin", **on_epoch_kwargs)
+                self.run_single_epoch(
+                    iterator_train, training=True, prefix="train", step_fn=self.train_step
+                )
+                self.run_single_epoch(
+                    iterator_valid, training=False, prefix="valid", step_fn=self.validation_step
+                )
+                self.notify("on_epoch_end", **on_epoch_kwargs)
+                train_loss = self.history[-1, "train_loss"]
+                if not math.isfinite(train_loss):
+                    load_state(self, last_good[0])
+                    del self.history[last_good[1] :]
+                    raise FloatingPointError(train_loss)
+                if self.stop_training_:
+                    break
+                last_good = state_copy(self), len(self.history)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            load_state(self, last_good[0])
+            del self.history[last_good[1] :]
+        return self
+
+
+class EarlyStopping(Callback):
+    """Stop when the validation loss has not improved by ``tol`` for
+    ``patience`` epochs, then restore the best epoch's weights."""
+
+    def __init__(self, patience, tol):
+        self.patience = patience
+        self.tol = tol
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_loss_ = math.inf
+        self.best_state_ = None
+        self.misses_ = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "valid_loss"]
+        if loss < self.best_loss_ - self.tol:
+            self.best_loss_ = loss
+            self.best_state_ = state_copy(net)
+            self.misses_ = 0
+        else:
+            self.misses_ += 1
+            if self.misses_ >= self.patience:
+                net.stop_training_ = True
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            load_state(net, self.best_state_)
+
+
+class Progress(Callback):
+    """A progress bar over epochs with the current losses (verbose >= 1);
+    with verbose >= 2, also one line per epoch."""
+
+    def __init__(self, total, verbose):
+        self.total = total
+        self.verbose = verbose
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=self.total, unit="epoch", file=sys.stderr, leave=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = {k: row[k] for k in ("train_loss", "valid_loss") if k in row}
+        self.bar_.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+        self.bar_.update(1)
+        if self.verbose >= 2:
+            text = "  ".join(f"{k}={v:.6g}" for k, v in losses.items())
+            self.bar_.write(f"epoch {row['epoch']:>4}  {text}  ({row['dur']:.2f}s)")
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
