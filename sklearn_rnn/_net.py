@@ -51,7 +51,10 @@ class SequenceData(torch.utils.data.Dataset):
             # Padding steps reach the network as zeros (and are skipped by
             # the built-in module); NaN is only ever leading padding here.
             Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
-        Xb = torch.from_numpy(np.ascontiguousarray(Xb, dtype=np.float32))
+        Xb = np.ascontiguousarray(Xb, dtype=np.float32)
+        if not Xb.flags.writeable:
+            Xb = Xb.copy()
+        Xb = torch.from_numpy(Xb)
         lengths = torch.from_numpy(np.ascontiguousarray(lengths))
         if isinstance(index, np.ndarray):
             index = torch.from_numpy(index)

@@ -328,6 +328,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         )
 
     def _train(self, X, y, sample_weight, *, keep, epochs, validate=True):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X, lengths = self._check_X(X, reset=not keep)
         y = check_array(
             y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y", estimator=self
@@ -530,16 +534,19 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     def _check_X(self, X, *, reset):
         """Validate X; return it as 3-D (n, steps, features) and the observed lengths."""
         _check_feature_names(self, X, reset=reset)
-        ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
         X = check_array(
             X,
             dtype=FLOAT_DTYPES,
             allow_nd=True,
-            ensure_all_finite=ndim != 3,
+            ensure_all_finite=False,
             input_name="X",
             estimator=self,
         )
         if X.ndim == 2:
+            # 2-D input has no padding convention: NaN there is an error.
+            X = check_array(X, dtype=None, input_name="X", estimator=self)
+        ndim = X.ndim
+        if ndim == 2:
             n_features_in = X.shape[1]
             X = X[:, :, None]
             lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
@@ -558,16 +565,14 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
         if reset:
             self.n_features_in_ = n_features_in
-            self._input_ndim = X.ndim if ndim == 3 else 2
-        elif n_features_in != self.n_features_in_ or (
-            self._input_ndim == 3 and ndim != 3
-        ):
+            self._input_ndim = ndim
+        elif n_features_in != self.n_features_in_ or (self._input_ndim == 3 and ndim != 3):
             expected = (
                 f"3-D X with {self.n_features_in_} feature(s) on the last axis"
                 if self._input_ndim == 3
                 else f"2-D X with {self.n_features_in_} columns (time steps)"
             )
-            got = f"{ndim}-D X of shape {np.shape(X) if ndim != 2 else (X.shape[0], X.shape[1])}"
+            got = f"{ndim}-D X of shape {X.shape[:ndim]}"
             raise ValueError(
                 f"X has {n_features_in} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input: it was fitted on "
