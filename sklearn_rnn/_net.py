@@ -139,10 +139,11 @@ class SequenceNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
         y = y.to(self.device, non_blocking=True)
-        per_sample = self.criterion_(y_pred, y).mean(dim=1)
+        losses = self.criterion_(y_pred, y)
         if weight is None:
-            return per_sample.mean()
-        return (per_sample * weight.to(self.device, non_blocking=True)).mean()
+            return losses.mean()
+        weight = weight.to(self.device, non_blocking=True)
+        return (losses.mean(dim=1) * weight).mean()
 
     def train_step(self, batch, **fit_params):
         Xi, yi = batch

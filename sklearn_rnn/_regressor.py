@@ -417,8 +417,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = [row["train_loss"] for row in history]
-        self.validation_loss_curve_ = [row["valid_loss"] for row in history if "valid_loss" in row]
+        self.loss_curve_ = [float(row["train_loss"]) for row in history]
+        self.validation_loss_curve_ = [
+            float(row["valid_loss"]) for row in history if "valid_loss" in row
+        ]
         if net.interrupted_:
             warnings.warn(
                 f"Training was interrupted; the model keeps the weights of the last "
@@ -603,7 +605,11 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         version = state.pop("_sklearn_rnn_version", "pre-0.1")
         if version != __version__:
             warnings.warn(
-                _VersionWarning(type(self).__name__, __version__, version),
+                _VersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sklearn_version=__version__,
+                    original_sklearn_version=version,
+                ),
                 stacklevel=2,
             )
         super().__setstate__(state)
