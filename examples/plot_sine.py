@@ -67,15 +67,23 @@ print(
 # when the model is used on new data; only the test rows are scored.
 y_pred = model.predict(X)[n_train:]
 y_test = y[n_train:]
-print(f"Held-out part ({len(y_test)} steps): R2 = {r2_score(y_test, y_pred):.3f}, "
-      f"MAE = {mean_absolute_error(y_test, y_pred):.3f}")
+print(
+    f"Held-out part ({len(y_test)} steps): R2 = {r2_score(y_test, y_pred):.3f}, "
+    f"MAE = {mean_absolute_error(y_test, y_pred):.3f}"
+)
 
 fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
 steps = np.arange(len(y)) + 1
 ax.plot(steps[:n_train], y[:n_train], color="0.7", lw=1, label="training part")
 ax.plot(steps[n_train:], y_test, color="black", lw=1.5, label="held-out truth")
-ax.plot(steps[n_train:], y_pred, color="tab:orange", ls="--", lw=1.5,
-        label="one-step-ahead prediction")
+ax.plot(
+    steps[n_train:],
+    y_pred,
+    color="tab:orange",
+    ls="--",
+    lw=1.5,
+    label="one-step-ahead prediction",
+)
 ax.axvline(steps[n_train], color="0.5", ls=":")
 ax.set(
     title="Sine wave: RNN prediction on the held-out final quarter",
