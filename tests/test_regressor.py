@@ -1,0 +1,933 @@
+"""Functional tests of RNNRegressor: learning, padding, determinism, input forms,
+parameters, early stopping, incremental training, output, devices and persistence.
+
+Networks are tiny and epochs few so that the file runs in seconds on two cores.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import skorch
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import InconsistentVersionWarning
+from skorch.callbacks import Callback
+from torch import nn
+
+import sklearn_rnn
+from sklearn_rnn import RNNRegressor, SequenceWindower, make_supervised
+
+TINY = dict(hidden_size=4, max_epochs=2, batch_size=16, random_state=0)
+
+
+def make_sequences(n=40, n_steps=6, n_features=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_steps, n_features))
+    y = X[:, -2:, 0].sum(axis=1) + 0.5 * X[:, -1, -1]
+    return X, y
+
+
+def sine_windows(n=160, window=8):
+    series = np.sin(0.3 * np.arange(n + 1))
+    X, y = make_supervised(series)
+    return SequenceWindower(window=window).fit_transform(X), y
+
+
+def pad_front(seq, n_pad):
+    """``seq`` (T, F) with ``n_pad`` leading NaN steps, as the windower pads."""
+    return np.concatenate([np.full((n_pad, seq.shape[1]), np.nan), seq])
+
+
+class Recorder(nn.Module):
+    """Linear head on the last step that keeps every input it is given."""
+
+    def __init__(self, n_features, n_outputs, scale=1.0):
+        super().__init__()
+        self.head = nn.Linear(n_features, n_outputs)
+        self.scale = scale
+        self.calls = []
+
+    def forward(self, X, lengths):
+        self.calls.append((self.training, X.detach().clone(), lengths.clone()))
+        return self.head(X[:, -1]) * self.scale
+
+
+class RecorderNoLengths(nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.head = nn.Linear(n_features, n_outputs)
+        self.calls = []
+
+    def forward(self, X):
+        self.calls.append((self.training, X.detach().clone()))
+        return self.head(X[:, -1])
+
+
+class GradNorms(Callback):
+    """Total gradient norm of every training step, as the optimizer sees it."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.norms = []
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad.norm() for p in net.module_.parameters() if p.grad is not None]
+        self.norms.append(float(torch.stack(grads).norm()))
+
+
+class StartWeights(Callback):
+    """The module's weights when training starts."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.state = {k: v.clone() for k, v in net.module_.state_dict().items()}
+
+
+# ---------------------------------------------------------------- learning
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_learns_sine_wave(cell):
+    # The windower's NaN padding is left in: the first rows are shorter
+    # sequences, so training also goes through mixed-length batches.
+    X, y = sine_windows()
+    model = RNNRegressor(
+        cell=cell, hidden_size=8, lr=1e-2, max_epochs=25, batch_size=32, random_state=0
+    )
+    model.fit(X, y)
+    assert model.loss_curve_[-1] < 0.1 * model.loss_curve_[0]
+    assert model.score(X, y) > 0.9
+
+
+# ------------------------------------------------------- padding equivalence
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        dict(cell="lstm"),
+        dict(cell="gru", bidirectional=True),
+        dict(cell="rnn", num_layers=2, dropout=0.3),
+        dict(cell="lstm", num_layers=2, bidirectional=True),
+    ],
+    ids=["lstm", "gru-bidirectional", "rnn-2-layers", "lstm-2-layers-bidirectional"],
+)
+def padded_model(request):
+    X, y = make_sequences(n_steps=5)
+    model = RNNRegressor(**{**TINY, **request.param, "hidden_size": 6}).fit(X, y)
+    return model
+
+
+def test_padded_sample_predicts_as_its_shorter_sequence(padded_model):
+    rng = np.random.default_rng(1)
+    seq = rng.normal(size=(4, 2))
+    alone = padded_model.predict(seq[None])
+    padded = padded_model.predict(pad_front(seq, 3)[None])
+    assert_allclose(padded, alone, rtol=1e-5, atol=1e-7)
+    # Sanity: the padding does matter if it is fed as observed zeros.
+    zeros = padded_model.predict(np.concatenate([np.zeros((3, 2)), seq])[None])
+    assert not np.allclose(zeros, alone, rtol=1e-5, atol=1e-7)
+
+
+def test_padding_in_a_mixed_batch(padded_model):
+    rng = np.random.default_rng(2)
+    n_steps = 7
+    observed = [7, 3, 7, 1, 5, 6, 3]
+    seqs = [rng.normal(size=(k, 2)) for k in observed]
+    batch = np.stack([pad_front(s, n_steps - len(s)) for s in seqs])
+    expected = np.concatenate([padded_model.predict(s[None]) for s in seqs])
+    assert_allclose(padded_model.predict(batch), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_batch_with_one_shared_padding(padded_model):
+    rng = np.random.default_rng(3)
+    seqs = rng.normal(size=(5, 4, 2))
+    batch = np.stack([pad_front(s, 2) for s in seqs])
+    assert_allclose(
+        padded_model.predict(batch), padded_model.predict(seqs), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_custom_module_gets_padding_as_zeros_and_lengths():
+    rng = np.random.default_rng(4)
+    X = np.stack([pad_front(rng.normal(size=(k, 2)), 5 - k) for k in [5, 2, 4, 1]])
+    model = RNNRegressor(module=Recorder, max_epochs=1, random_state=0)
+    model.fit(X, np.arange(4.0))
+    module = model.module_
+    module.calls.clear()
+    model.predict(X)
+    ((_, Xb, lengths),) = module.calls
+    assert Xb.dtype == torch.float32
+    assert Xb.shape == (4, 5, 2)
+    assert not torch.isnan(Xb).any()
+    assert_array_equal(Xb.numpy()[1, :3], 0.0)
+    assert_array_equal(Xb.numpy()[3, :4], 0.0)
+    assert_allclose(Xb.numpy()[1, 3:], X[1, 3:], rtol=1e-6)
+    assert lengths.dtype == torch.int64
+    assert lengths.device.type == "cpu"
+    assert_array_equal(lengths.numpy(), [5, 2, 4, 1])
+
+
+# ------------------------------------------------------------- determinism
+
+
+def test_same_random_state_same_predictions():
+    X, y = make_sequences()
+    a = RNNRegressor(**TINY).fit(X, y).predict(X)
+    b = RNNRegressor(**TINY).fit(X, y).predict(X)
+    assert_array_equal(a, b)
+    c = RNNRegressor(**{**TINY, "random_state": 1}).fit(X, y).predict(X)
+    assert not np.allclose(a, c)
+
+
+def test_random_state_leaves_global_rng_alone():
+    X, y = make_sequences()
+    np.random.seed(123)
+    torch.manual_seed(123)
+    torch_before = torch.random.get_rng_state()
+    numpy_before = np.random.get_state()
+    model = RNNRegressor(**{**TINY, "shuffle": True, "dropout": 0.5, "num_layers": 2})
+    model.fit(X, y).predict(X)
+    model.partial_fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), torch_before)
+    numpy_after = np.random.get_state()
+    assert numpy_after[0] == numpy_before[0]
+    assert_array_equal(numpy_after[1], numpy_before[1])
+    assert numpy_after[2:] == numpy_before[2:]
+
+
+# ------------------------------------------------------------- input forms
+
+
+@pytest.mark.parametrize(
+    "y_shape, n_outputs", [((40,), 1), ((40, 1), 1), ((40, 2), 2), ((40, 3), 3)]
+)
+def test_prediction_shape_follows_y(y_shape, n_outputs):
+    X, y = make_sequences()
+    Y = np.column_stack([y, -y, 2 * y])[:, :n_outputs].reshape(y_shape)
+    model = RNNRegressor(**TINY).fit(X, Y)
+    assert model.n_outputs_ == n_outputs
+    pred = model.predict(X)
+    assert pred.shape == y_shape
+    assert pred.dtype == np.float64
+
+
+def test_multi_output_learns_each_column():
+    X, y = sine_windows(n=120)
+    Y = np.column_stack([y, -2 * y + 1])
+    model = RNNRegressor(
+        hidden_size=8, lr=1e-2, max_epochs=25, batch_size=32, random_state=0
+    )
+    model.fit(X, Y)
+    pred = model.predict(X)
+    for k in range(2):
+        resid = np.mean((pred[:, k] - Y[:, k]) ** 2)
+        assert resid < 0.1 * Y[:, k].var()
+
+
+def test_2d_input_is_univariate_sequences():
+    X, y = make_sequences(n_features=1)
+    X2 = X[:, :, 0]
+    model_2d = RNNRegressor(**TINY).fit(X2, y)
+    model_3d = RNNRegressor(**TINY).fit(X, y)
+    assert model_2d.n_features_in_ == X2.shape[1]
+    assert model_3d.n_features_in_ == 1
+    assert_allclose(model_2d.predict(X2), model_3d.predict(X), rtol=1e-6)
+
+
+def test_3d_sequence_length_may_change_at_predict():
+    X, y = make_sequences(n_steps=6)
+    model = RNNRegressor(**TINY).fit(X, y)
+    assert model.n_features_in_ == 2
+    rng = np.random.default_rng(5)
+    for n_steps in (1, 3, 9):
+        assert model.predict(rng.normal(size=(7, n_steps, 2))).shape == (7,)
+    # float32 windows (as the windower keeps them) still give float64 predictions.
+    pred32 = model.predict(X.astype(np.float32))
+    assert pred32.dtype == np.float64
+    assert_allclose(pred32, model.predict(X), rtol=1e-5, atol=1e-7)
+    longer = np.stack([pad_front(s, 3) for s in X])
+    assert_allclose(model.predict(longer), model.predict(X), rtol=1e-5, atol=1e-7)
+
+
+def test_dataframe_input_sets_feature_names():
+    X, y = make_sequences(n_features=1)
+    frame = pd.DataFrame(X[:, :, 0], columns=[f"lag{k}" for k in range(X.shape[1])])
+    model = RNNRegressor(**TINY).fit(frame, pd.Series(y))
+    assert_array_equal(model.feature_names_in_, frame.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pred = model.predict(frame)
+    assert_allclose(
+        pred, RNNRegressor(**TINY).fit(X[:, :, 0], y).predict(X[:, :, 0]), rtol=1e-6
+    )
+    assert not hasattr(RNNRegressor(**TINY).fit(X, y), "feature_names_in_")
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_list_input(ndim):
+    X, y = make_sequences(n_features=1)
+    if ndim == 2:
+        X = X[:, :, 0]
+    expected = RNNRegressor(**TINY).fit(X, y).predict(X)
+    model = RNNRegressor(**TINY).fit(X.tolist(), y.tolist())
+    assert_allclose(model.predict(X.tolist()), expected, rtol=1e-6)
+
+
+# ------------------------------------------------------------ custom module
+
+
+def test_custom_module_with_lengths():
+    X, y = make_sequences(n=20)
+    model = RNNRegressor(module=Recorder, batch_size=8, max_epochs=2, shuffle=False)
+    model.fit(X, y)
+    assert isinstance(model.module_, Recorder)
+    calls = model.module_.calls
+    # Two epochs of three batches (8 + 8 + 4 samples), all in training mode.
+    assert [len(Xb) for _, Xb, _ in calls] == [8, 8, 4] * 2
+    assert all(training for training, _, _ in calls)
+    for _, Xb, lengths in calls:
+        assert Xb.dtype == torch.float32
+        assert Xb.shape[1:] == (6, 2)
+        assert lengths.dtype == torch.int64
+        assert lengths.device.type == "cpu"
+        assert_array_equal(lengths.numpy(), 6)
+    calls.clear()
+    pred = model.predict(X)
+    assert pred.shape == (20,)
+    assert [training for training, _, _ in calls] == [False]
+
+
+def test_custom_module_without_lengths():
+    X, y = make_sequences(n=20)
+    X[:3, :2] = np.nan
+    model = RNNRegressor(
+        module=RecorderNoLengths, batch_size=32, max_epochs=1, shuffle=False
+    )
+    model.fit(X, y)
+    ((training, Xb),) = model.module_.calls
+    assert training
+    assert Xb.shape == (20, 6, 2)
+    assert_array_equal(Xb.numpy()[:3, :2], 0.0)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_module_kwargs_are_passed():
+    X, y = make_sequences(n=20)
+    model = RNNRegressor(module=Recorder, module_kwargs={"scale": 0.0}, max_epochs=1)
+    model.fit(X, y)
+    assert model.module_.scale == 0.0
+    # A zero output scale makes every prediction the target mean.
+    assert_allclose(model.predict(X), y.mean(), rtol=1e-6)
+
+
+def test_custom_module_with_wrong_signature_is_a_clear_type_error():
+    class NoSizes(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.head = nn.Linear(width, 1)
+
+        def forward(self, X):
+            return self.head(X[:, -1])
+
+    X, y = make_sequences(n=20)
+    with pytest.raises(TypeError, match="n_features"):
+        RNNRegressor(module=NoSizes, module_kwargs={"width": 2}, max_epochs=1).fit(X, y)
+
+
+# -------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+        ("sgd", torch.optim.SGD),
+        ("rmsprop", torch.optim.RMSprop),
+    ],
+)
+def test_optimizer_by_name(name, cls):
+    X, y = make_sequences()
+    model = RNNRegressor(
+        **{**TINY, "optimizer": name, "lr": 0.05, "max_epochs": 5}
+    ).fit(X, y)
+    assert type(model.net_.optimizer_) is cls
+    assert model.net_.optimizer_.param_groups[0]["lr"] == 0.05
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_optimizer_subclass_is_used():
+    class CountingSGD(torch.optim.SGD):
+        steps = 0
+
+        def step(self, closure=None):
+            CountingSGD.steps += 1
+            return super().step(closure)
+
+    X, y = make_sequences(n=40)
+    model = RNNRegressor(
+        **{**TINY, "optimizer": CountingSGD, "batch_size": 16, "max_epochs": 3}
+    )
+    model.fit(X, y)
+    assert isinstance(model.net_.optimizer_, CountingSGD)
+    assert CountingSGD.steps == 3 * 3
+
+
+def test_torch_optimizer_without_weight_decay():
+    # Rprop is a torch.optim.Optimizer subclass with no weight_decay argument.
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "optimizer": torch.optim.Rprop}).fit(X, y)
+    assert isinstance(model.net_.optimizer_, torch.optim.Rprop)
+
+
+@pytest.mark.parametrize(
+    "loss, cls",
+    [
+        ("squared_error", nn.MSELoss),
+        ("absolute_error", nn.L1Loss),
+        ("huber", nn.HuberLoss),
+    ],
+)
+def test_each_loss(loss, cls):
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "loss": loss, "lr": 0.02, "max_epochs": 5}).fit(
+        X, y
+    )
+    assert isinstance(model.net_.criterion_, cls)
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_absolute_error_is_the_training_loss():
+    X, y = make_sequences(n=20)
+    model = RNNRegressor(
+        module=Recorder,
+        module_kwargs={"scale": 0.0},
+        loss="absolute_error",
+        scale_y=False,
+        max_epochs=1,
+        batch_size=32,
+        random_state=0,
+    )
+    model.fit(X, y)
+    # The zero-scaled head predicts exactly 0 during the single training epoch.
+    assert_allclose(model.loss_curve_[0], np.abs(y).mean(), rtol=1e-5)
+
+
+def test_weight_decay_shrinks_weights():
+    X, y = make_sequences()
+
+    def weight_norm(weight_decay):
+        model = RNNRegressor(
+            **{
+                **TINY,
+                "optimizer": "sgd",
+                "lr": 0.1,
+                "weight_decay": weight_decay,
+                "max_epochs": 10,
+            }
+        ).fit(X, y)
+        assert model.net_.optimizer_.param_groups[0]["weight_decay"] == weight_decay
+        return float(
+            torch.cat([p.detach().ravel() for p in model.module_.parameters()]).norm()
+        )
+
+    assert weight_norm(2.0) < 0.5 * weight_norm(0.0)
+
+
+def test_max_grad_norm_clips_every_step():
+    X, y = make_sequences()
+    clipped, free = GradNorms(), GradNorms()
+    RNNRegressor(**{**TINY, "max_grad_norm": 1e-3, "callbacks": [clipped]}).fit(X, y)
+    RNNRegressor(**{**TINY, "callbacks": [free]}).fit(X, y)
+    assert len(clipped.norms) == len(free.norms) == 2 * 3
+    assert max(clipped.norms) <= 1e-3 * (1 + 1e-4)
+    assert min(free.norms) > 1e-2
+
+
+def test_max_grad_norm_still_trains():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "max_grad_norm": 0.5, "lr": 0.02, "max_epochs": 8})
+    model.fit(X, y)
+    assert model.loss_curve_[-1] < 0.8 * model.loss_curve_[0]
+
+
+def test_batch_size_is_capped_at_n_samples():
+    X, y = make_sequences(n=13)
+    model = RNNRegressor(module=Recorder, batch_size=1000, max_epochs=2).fit(X, y)
+    assert [len(Xb) for _, Xb, _ in model.module_.calls] == [13, 13]
+
+
+def _epoch_orders(model, n_epochs, n_batches):
+    """Row ids (stored in feature 0) in the order each epoch saw them."""
+    ids = [Xb[:, 0, 0].numpy().astype(int) for _, Xb, _ in model.module_.calls]
+    return [
+        np.concatenate(ids[e * n_batches : (e + 1) * n_batches])
+        for e in range(n_epochs)
+    ]
+
+
+def test_shuffle():
+    X, y = make_sequences(n=30)
+    X[:, :, 0] = np.arange(30)[:, None]
+    in_order = RNNRegressor(module=Recorder, batch_size=8, max_epochs=3, shuffle=False)
+    for order in _epoch_orders(in_order.fit(X, y), 3, 4):
+        assert_array_equal(order, np.arange(30))
+    shuffled = RNNRegressor(
+        module=Recorder, batch_size=8, max_epochs=3, shuffle=True, random_state=0
+    )
+    orders = _epoch_orders(shuffled.fit(X, y), 3, 4)
+    for order in orders:
+        assert_array_equal(np.sort(order), np.arange(30))
+        assert not np.array_equal(order, np.arange(30))
+    assert not np.array_equal(orders[0], orders[1])
+
+
+def test_scale_y_standardises_inside_the_model():
+    X, y = make_sequences()
+    y_big = 1000.0 + 50.0 * y
+    scaled = RNNRegressor(**{**TINY, "lr": 0.02, "max_epochs": 10}).fit(X, y_big)
+    # Trained on the standardised target, the loss starts near its variance, 1.
+    assert scaled.loss_curve_[0] < 5
+    assert scaled.score(X, y_big) > 0.3
+    assert abs(scaled.predict(X).mean() - 1000) < 25
+    raw = RNNRegressor(**{**TINY, "scale_y": False}).fit(X, y_big)
+    assert raw.loss_curve_[0] > 1e5
+
+
+@pytest.mark.parametrize("scale_y", [True, False])
+def test_constant_target(scale_y):
+    X, _ = make_sequences()
+    y = np.full(len(X), 3.0)
+    # Unscaled, the head must first travel from 0 to 3: give it more steps.
+    model = RNNRegressor(
+        hidden_size=4,
+        lr=0.05,
+        max_epochs=40 if scale_y else 150,
+        batch_size=40,
+        scale_y=scale_y,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, y)
+        pred = model.predict(X)
+    assert np.isfinite(pred).all()
+    assert_allclose(pred, 3.0, atol=0.1)
+
+
+def test_zero_sample_weight_is_like_dropping_the_samples():
+    X, y = make_sequences(n=40)
+    keep = np.arange(40) % 4 != 0
+    params = dict(
+        hidden_size=4,
+        max_epochs=10,
+        lr=0.01,
+        batch_size=64,
+        shuffle=False,
+        random_state=0,
+    )
+    weighted = RNNRegressor(**params).fit(X, y, sample_weight=keep.astype(float))
+    dropped = RNNRegressor(**params).fit(X[keep], y[keep])
+    assert_allclose(weighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4)
+    unweighted = RNNRegressor(**params).fit(X, y)
+    assert not np.allclose(
+        unweighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4
+    )
+
+
+def test_sample_weight_two_is_like_a_duplicated_row():
+    X, y = make_sequences(n=30)
+    weight = np.where(np.arange(30) % 3 == 0, 2.0, 1.0)
+    repeat = np.repeat(np.arange(30), weight.astype(int))
+    # Full batches in a fixed order: both fits take the same gradient steps
+    # up to float32 rounding.
+    params = dict(
+        hidden_size=4,
+        max_epochs=10,
+        lr=0.01,
+        batch_size=64,
+        shuffle=False,
+        random_state=0,
+    )
+    weighted = RNNRegressor(**params).fit(X, y, sample_weight=weight)
+    repeated = RNNRegressor(**params).fit(X[repeat], y[repeat])
+    assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4)
+    unweighted = RNNRegressor(**params).fit(X, y)
+    assert not np.allclose(
+        unweighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4
+    )
+
+
+# ---------------------------------------------------------- early stopping
+
+
+def test_early_stopping_validates_on_the_last_rows():
+    X, y = make_sequences(n=40)
+    X[:, :, 0] = np.arange(40)[:, None]
+    model = RNNRegressor(
+        module=Recorder,
+        early_stopping=True,
+        validation_fraction=0.25,
+        batch_size=8,
+        max_epochs=2,
+        shuffle=True,
+        random_state=0,
+    )
+    model.fit(X, y)
+    seen = {True: set(), False: set()}
+    for training, Xb, _ in model.module_.calls:
+        seen[training].update(Xb[:, 0, 0].numpy().astype(int).tolist())
+    assert seen[True] == set(range(30))
+    assert seen[False] == set(range(30, 40))
+
+
+def test_early_stopping_stops_on_a_plateau():
+    X, y = make_sequences()
+    # No later epoch can beat the first by tol, so training stops once the
+    # patience of 3 epochs has run out.
+    model = RNNRegressor(
+        **{
+            **TINY,
+            "early_stopping": True,
+            "n_iter_no_change": 3,
+            "tol": 1e9,
+            "max_epochs": 50,
+        }
+    ).fit(X, y)
+    assert model.n_iter_ == 4
+    assert len(model.loss_curve_) == len(model.validation_loss_curve_) == 4
+    assert all(np.isfinite(model.validation_loss_curve_))
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(60, 4, 2))
+    y = rng.normal(size=60)
+    model = RNNRegressor(
+        hidden_size=8,
+        lr=0.05,
+        max_epochs=60,
+        batch_size=16,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        tol=0.0,
+        scale_y=False,
+        random_state=0,
+    )
+    model.fit(X, y)
+    curve = model.validation_loss_curve_
+    assert model.n_iter_ < 60
+    assert len(curve) == model.n_iter_
+    assert np.argmin(curve) < len(curve) - 1
+    tail = slice(48, 60)
+    final_loss = np.mean((model.predict(X[tail]) - y[tail]) ** 2)
+    assert_allclose(final_loss, min(curve), rtol=1e-4)
+
+
+def test_early_stopping_needs_two_samples():
+    X, y = make_sequences(n=1)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        RNNRegressor(**{**TINY, "early_stopping": True}).fit(X, y)
+    # Two samples are enough: one to train on and one to validate.
+    X, y = make_sequences(n=2)
+    model = RNNRegressor(**{**TINY, "early_stopping": True}).fit(X, y)
+    assert len(model.validation_loss_curve_) == model.n_iter_
+
+
+# ------------------------------------------------------ incremental training
+
+
+def test_partial_fit_adds_one_epoch_per_call():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "max_epochs": 50})
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 1
+    assert len(model.loss_curve_) == 1
+    first = model.predict(X)
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 2
+    assert len(model.loss_curve_) == 2
+    assert not np.allclose(model.predict(X), first)
+
+
+def test_partial_fit_continues_a_fit():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "max_epochs": 3}).fit(X, y)
+    curve = list(model.loss_curve_)
+    start = StartWeights()
+    model.set_params(callbacks=[start])
+    fitted = {k: v.clone() for k, v in model.module_.state_dict().items()}
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 4
+    assert model.loss_curve_[:3] == curve
+    for k, v in fitted.items():
+        assert torch.equal(start.state[k], v)
+
+
+def test_warm_start_continues_and_accumulates():
+    X, y = make_sequences()
+    start = StartWeights()
+    model = RNNRegressor(
+        **{
+            **TINY,
+            "max_epochs": 3,
+            "warm_start": True,
+            "early_stopping": True,
+            "callbacks": [start],
+        }
+    )
+    model.fit(X, y)
+    curve = list(model.loss_curve_)
+    valid_curve = list(model.validation_loss_curve_)
+    fitted = {k: v.clone() for k, v in model.module_.state_dict().items()}
+    model.fit(X, y)
+    assert model.n_iter_ == 6
+    assert model.loss_curve_[:3] == curve
+    assert len(model.loss_curve_) == 6
+    assert model.validation_loss_curve_[:3] == valid_curve
+    assert len(model.validation_loss_curve_) == 6
+    for k, v in fitted.items():
+        assert torch.equal(start.state[k], v)
+
+
+def test_without_warm_start_fit_restarts():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "max_epochs": 3}).fit(X, y)
+    first = model.predict(X)
+    curve = list(model.loss_curve_)
+    model.fit(X, y)
+    assert model.n_iter_ == 3
+    assert model.loss_curve_ == curve
+    assert_array_equal(model.predict(X), first)
+
+
+# ------------------------------------------------------------------- output
+
+
+def test_verbose_0_is_silent_and_writes_nothing(tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "early_stopping": True}).fit(X, y)
+    model.partial_fit(X, y)
+    model.predict(X)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verbose_1_shows_a_progress_bar(capfd):
+    X, y = make_sequences()
+    RNNRegressor(**{**TINY, "max_epochs": 3, "verbose": 1, "early_stopping": True}).fit(
+        X, y
+    )
+    out, err = capfd.readouterr()
+    assert "3/3" in err
+    assert "train_loss" in err
+    assert "valid_loss" in err
+    assert "epoch " not in out + err.replace("epoch/s", "").replace("epochs/s", "")
+
+
+def test_verbose_2_adds_a_line_per_epoch(capfd):
+    X, y = make_sequences()
+    RNNRegressor(**{**TINY, "max_epochs": 3, "verbose": 2}).fit(X, y)
+    out, err = capfd.readouterr()
+    assert "3/3" in err
+    lines = [line for line in (out + err).splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 3
+
+
+# --------------------------------------------------------------- divergence
+
+
+def test_divergence_is_a_value_error_naming_lr():
+    X, y = make_sequences()
+    model = RNNRegressor(
+        hidden_size=4,
+        optimizer="sgd",
+        lr=1e6,
+        scale_y=False,
+        max_epochs=20,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="lr"):
+        model.fit(X, 1e6 * y)
+
+
+def test_diverging_epoch_keeps_the_last_good_weights():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "scale_y": False}).fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="lr"):
+        model.partial_fit(X, 1e30 * y)
+    after = model.predict(X)
+    assert np.isfinite(after).all()
+    assert_array_equal(after, before)
+    assert model.n_iter_ == 2
+
+
+# ------------------------------------------------------------------ devices
+
+
+def test_device_cpu():
+    X, y = make_sequences(n=20)
+    model = RNNRegressor(**{**TINY, "device": "cpu"}).fit(X, y)
+    assert model.device_ == "cpu"
+    assert all(p.device.type == "cpu" for p in model.module_.parameters())
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available() or torch.backends.mps.is_available(),
+    reason="'auto' resolves to the CPU only where no accelerator is present",
+)
+def test_device_auto_without_accelerator_is_cpu():
+    X, y = make_sequences(n=20)
+    assert RNNRegressor(**TINY).fit(X, y).device_ == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_unavailable_cuda_is_a_clear_error(device):
+    X, y = make_sequences(n=20)
+    with pytest.raises(ValueError, match=f"device='{device}'.*CUDA is not available"):
+        RNNRegressor(**{**TINY, "device": device}).fit(X, y)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_and_cpu_loading(tmp_path):
+    X, y = sine_windows(n=120)
+    model = RNNRegressor(
+        hidden_size=8,
+        lr=1e-2,
+        max_epochs=20,
+        batch_size=32,
+        device="cuda",
+        random_state=0,
+    ).fit(X, y)
+    assert model.device_.startswith("cuda")
+    assert next(model.module_.parameters()).is_cuda
+    pred = model.predict(X)
+    assert np.isfinite(pred).all()
+    assert model.score(X, y) > 0.8
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        """
+        import pickle, sys, warnings
+        import numpy as np
+        import torch
+        assert not torch.cuda.is_available()
+        folder = sys.argv[1]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with open(folder + "/model.pkl", "rb") as f:
+                model = pickle.load(f)
+        assert any("cuda" in str(w.message).lower() for w in caught), caught
+        assert model.device_ == "cpu", model.device_
+        assert all(p.device.type == "cpu" for p in model.module_.parameters())
+        np.save(folder + "/pred.npy", model.predict(np.load(folder + "/X.npy")))
+        """
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], check=True, env=env, timeout=300
+    )
+    assert_allclose(np.load(tmp_path / "pred.npy"), pred, rtol=1e-4, atol=1e-5)
+
+
+# -------------------------------------------------------------- persistence
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = make_sequences()
+    X[:5, :2] = np.nan
+    return RNNRegressor(**TINY).fit(X, y), X
+
+
+def test_pickle_round_trip(fitted):
+    model, X = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        loaded = pickle.loads(pickle.dumps(model))
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.n_iter_ == model.n_iter_
+    assert loaded.loss_curve_ == model.loss_curve_
+
+
+def test_joblib_round_trip(fitted, tmp_path):
+    model, X = fitted
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_round_trip_in_a_new_process(fitted, tmp_path):
+    model, X = fitted
+    joblib.dump(model, tmp_path / "model.joblib")
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(model, f)
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        """
+        import pickle, sys
+        import joblib
+        import numpy as np
+        folder = sys.argv[1]
+        X = np.load(folder + "/X.npy")
+        from_joblib = joblib.load(folder + "/model.joblib")
+        np.save(folder + "/joblib.npy", from_joblib.predict(X))
+        with open(folder + "/model.pkl", "rb") as f:
+            np.save(folder + "/pickle.npy", pickle.load(f).predict(X))
+        """
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], check=True, timeout=300
+    )
+    expected = model.predict(X)
+    assert_array_equal(np.load(tmp_path / "joblib.npy"), expected)
+    assert_array_equal(np.load(tmp_path / "pickle.npy"), expected)
+
+
+def test_pickle_records_the_version(fitted, monkeypatch):
+    model, X = fitted
+    assert model.__getstate__()["_sklearn_rnn_version"] == sklearn_rnn.__version__
+    monkeypatch.setattr("sklearn_rnn._regressor.__version__", "0.0.1")
+    old = pickle.dumps(model)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning, match="0.0.1") as record:
+        loaded = pickle.loads(old)
+    assert any(sklearn_rnn.__version__ in str(w.message) for w in record)
+    assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# --------------------------------------------------------- fitted attributes
+
+
+def test_fitted_attributes():
+    X, y = make_sequences()
+    model = RNNRegressor(**{**TINY, "max_epochs": 3})
+    assert not hasattr(model, "n_iter_")
+    model.fit(X, y)
+    assert isinstance(model.net_, skorch.NeuralNet)
+    assert isinstance(model.module_, nn.Module)
+    assert model.module_ is model.net_.module_
+    assert model.n_features_in_ == 2
+    assert model.n_outputs_ == 1
+    assert model.n_iter_ == 3
+    assert len(model.loss_curve_) == 3
+    assert all(isinstance(v, float) and np.isfinite(v) for v in model.loss_curve_)
+    assert isinstance(model.device_, str)
+    assert (
+        next(model.module_.parameters()).device.type == torch.device(model.device_).type
+    )
