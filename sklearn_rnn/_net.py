@@ -14,25 +14,33 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 class SequenceData(torch.utils.data.Dataset):
     """Sequences ``X`` (n, steps, features) with their observed lengths.
 
-    ``X`` may be a read-only strided view (the windower's output): batches are
-    gathered from it one batch at a time, so the 3-D array is never copied
-    whole. ``y`` and ``weight`` are float32 tensors or None.
+    ``X`` may be a read-only strided view (the windower's output): on the CPU,
+    batches are gathered from it one batch at a time, so the 3-D array is
+    never copied whole. With ``device`` given, the data are moved there once
+    (see :func:`device_tensor`) and batches are gathered on the device.
+    ``y`` and ``weight`` are float32 tensors or None.
     """
 
-    def __init__(self, X, lengths, y=None, weight=None):
+    def __init__(self, X, lengths, y=None, weight=None, device=None, tensor=None):
         self.X = X
         self.lengths = lengths
+        self.padded = bool(len(lengths)) and int(lengths.min()) < X.shape[1]
+        if tensor is None and device is not None:
+            tensor = device_tensor(X, device)
+        if tensor is not None:
+            y = None if y is None else y.to(tensor.device)
+            weight = None if weight is None else weight.to(tensor.device)
+        self.tensor = tensor
         self.y = y
         self.weight = weight
-        self.padded = bool(len(lengths)) and int(lengths.min()) < X.shape[1]
 
     def __len__(self):
         return self.X.shape[0]
 
     def __getitem__(self, i):
         # Single-item access, for callers that wrap this in a DataLoader.
-        Xb, yb = self.batch(np.array([i]))
-        return (Xb[0][0], Xb[1][0]), (yb[0][0], yb[1] if yb[1] is None else yb[1][0])
+        (Xb, lb), (yb, wb) = self.batch(np.array([i]))
+        return (Xb[0], lb[0]), (None if yb is None else yb[0], None if wb is None else wb[0])
 
     def subset(self, rows):
         """The rows ``rows`` (a slice), sharing memory with this data."""
@@ -41,26 +49,57 @@ class SequenceData(torch.utils.data.Dataset):
             self.lengths[rows],
             None if self.y is None else self.y[rows],
             None if self.weight is None else self.weight[rows],
+            tensor=None if self.tensor is None else self.tensor[rows],
         )
 
     def batch(self, index):
         """One batch ``((X, lengths), (y, weight))`` from an index array or slice."""
-        Xb = self.X[index]
-        lengths = self.lengths[index]
-        if self.padded and int(lengths.min()) < Xb.shape[1]:
-            # Padding steps reach the network as zeros (and are skipped by
-            # the built-in module); NaN is only ever leading padding here.
-            Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
-        Xb = np.ascontiguousarray(Xb, dtype=np.float32)
-        if not Xb.flags.writeable:
-            Xb = Xb.copy()
-        Xb = torch.from_numpy(Xb)
-        lengths = torch.from_numpy(np.ascontiguousarray(lengths))
-        if isinstance(index, np.ndarray):
-            index = torch.from_numpy(index)
+        lengths = torch.from_numpy(np.ascontiguousarray(self.lengths[index]))
+        if self.tensor is not None:
+            if isinstance(index, np.ndarray):
+                index = torch.from_numpy(index).to(self.tensor.device, non_blocking=True)
+            Xb = self.tensor[index]
+        else:
+            Xb = self.X[index]
+            if self.padded and int(lengths.min()) < Xb.shape[1]:
+                # Padding steps reach the network as zeros (and are skipped by
+                # the built-in module); NaN is only ever leading padding here.
+                Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
+            Xb = np.ascontiguousarray(Xb, dtype=np.float32)
+            if not Xb.flags.writeable:
+                Xb = Xb.copy()
+            Xb = torch.from_numpy(Xb)
+            if isinstance(index, np.ndarray):
+                index = torch.from_numpy(index)
         yb = None if self.y is None else self.y[index]
         wb = None if self.weight is None else self.weight[index]
         return (Xb, lengths), (yb, wb)
+
+
+def device_tensor(X, device):
+    """``X`` as a float32 tensor on ``device`` (padding NaN set to 0), or None.
+
+    The tensor keeps ``X``'s strides, so a window view travels as the memory it
+    spans (about the input's size), not as ``n * window`` copied rows. None
+    when ``X``'s layout does not allow that (negative strides, or gaps that
+    would more than double the memory), or when it would take more than half
+    the device's free memory: batches are then gathered on the CPU.
+    """
+    itemsize = X.itemsize
+    if X.size == 0 or any(s < 0 or s % itemsize for s in X.strides):
+        return None
+    span = sum((d - 1) * s for d, s in zip(X.shape, X.strides)) // itemsize + 1
+    if span > 2 * X.size:
+        return None
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if 4 * span > free // 2:
+            return None
+    flat = np.lib.stride_tricks.as_strided(X, shape=(span,), strides=(itemsize,))
+    base = torch.tensor(flat, dtype=torch.float32).to(device)
+    torch.nan_to_num_(base, nan=0.0)
+    return base.as_strided(X.shape, [s // itemsize for s in X.strides])
 
 
 class BatchIterator:

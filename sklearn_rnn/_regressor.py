@@ -384,7 +384,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     "weight."
                 )
             weight = torch.from_numpy((sample_weight / mean_weight).astype(np.float32))
-        data = SequenceData(X, lengths, y_scaled, weight)
+        # Off the CPU, the training data move to the device once, not per batch.
+        data = SequenceData(
+            X, lengths, y_scaled, weight, device=None if device == "cpu" else device
+        )
 
         seed = _seed(self.random_state)
         if keep:
