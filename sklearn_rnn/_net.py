@@ -301,7 +301,9 @@ class Progress(Callback):
         self.bar_.update(1)
         if self.verbose >= 2:
             text = "  ".join(f"{k}={v:.6g}" for k, v in losses.items())
-            self.bar_.write(f"epoch {row['epoch']:>4}  {text}  ({row['dur']:.2f}s)")
+            self.bar_.write(
+                f"epoch {row['epoch']:>4}  {text}  ({row['dur']:.2f}s)", file=sys.stderr
+            )
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()

@@ -447,15 +447,32 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             module = self.module
             module_kwargs = dict(self.module_kwargs or {})
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        optimizer_kwargs = {}
+        if self.weight_decay:
+            if not _accepts(optimizer, "weight_decay"):
+                raise ValueError(
+                    f"weight_decay={self.weight_decay} was given, but optimizer "
+                    f"{optimizer.__name__} takes no weight_decay argument; set "
+                    "weight_decay=0.0 or choose an optimizer that supports it."
+                )
+            optimizer_kwargs["optimizer__weight_decay"] = self.weight_decay
+        module_args = dict(n_features=n_features, n_outputs=self.n_outputs_, **module_kwargs)
+        try:
+            inspect.signature(module).bind(**module_args)
+        except TypeError as exc:
+            raise TypeError(
+                f"Could not build module {module.__name__!r} as "
+                f"module(n_features={n_features}, n_outputs={self.n_outputs_}, "
+                f"**{module_kwargs!r}): {exc}. Its __init__ must accept n_features and "
+                "n_outputs, and module_kwargs must match its other arguments."
+            ) from None
         net = SequenceNet(
             module=module,
-            module__n_features=n_features,
-            module__n_outputs=self.n_outputs_,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            **{f"module__{k}": v for k, v in module_args.items()},
             criterion=LOSSES[self.loss],
             criterion__reduction="none",
             optimizer=optimizer,
-            optimizer__weight_decay=self.weight_decay,
+            **optimizer_kwargs,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -467,17 +484,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             device=device,
             verbose=0,
         )
-        net.pass_lengths = _accepts_lengths(module)
+        net.pass_lengths = _accepts(module.forward, "lengths")
         net.max_grad_norm = self.max_grad_norm
-        try:
-            net.initialize()
-        except TypeError as exc:
-            raise TypeError(
-                f"Could not build module {getattr(module, '__name__', module)!r} as "
-                f"module(n_features={n_features}, n_outputs={self.n_outputs_}, "
-                f"**{module_kwargs!r}): {exc}. Its __init__ must accept n_features and "
-                "n_outputs, and module_kwargs must match its other arguments."
-            ) from exc
+        net.initialize()
         return net
 
     def _callbacks(self, early_stopping, epochs):
@@ -736,12 +745,13 @@ def _check_module_class(module):
         )
 
 
-def _accepts_lengths(module):
+def _accepts(function, name):
+    """Whether ``function`` takes keyword ``name`` (or ``**kwargs``)."""
     try:
-        parameters = inspect.signature(module.forward).parameters
+        parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
-    return "lengths" in parameters or any(
+    return name in parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 

@@ -931,3 +931,33 @@ def test_fitted_attributes():
     assert (
         next(model.module_.parameters()).device.type == torch.device(model.device_).type
     )
+
+
+# ------------------------------------------------------- device-resident data
+
+
+@pytest.mark.parametrize("shuffle_index", [True, False])
+def test_device_resident_batches_equal_cpu_batches(shuffle_index):
+    # Off the CPU the training data move to the device once, as a tensor with
+    # the window view's strides. The same code runs with device="cpu" here, so
+    # the layout logic that the GPU path relies on is checked without a GPU.
+    from sklearn_rnn._net import SequenceData
+    from sklearn_rnn._regressor import observed_lengths
+
+    rng = np.random.default_rng(0)
+    windows = SequenceWindower(window=7).fit_transform(rng.normal(size=(50, 3)))
+    lengths = observed_lengths(windows)
+    y = torch.from_numpy(rng.normal(size=(50, 1)).astype(np.float32))
+    on_cpu = SequenceData(windows, lengths, y)
+    resident = SequenceData(windows, lengths, y, device="cpu")
+    assert resident.tensor is not None
+    # The tensor spans the padded rows once, not window copies of each row.
+    assert resident.tensor.untyped_storage().nbytes() == (50 + 6) * 3 * 4
+
+    index = rng.permutation(35)[:9] if shuffle_index else slice(0, 9)
+    for a, b in [(on_cpu, resident), (on_cpu.subset(slice(5, 40)), resident.subset(slice(5, 40)))]:
+        (xa, la), (ya, _) = a.batch(index)
+        (xb, lb), (yb, _) = b.batch(index)
+        assert torch.equal(xa, xb)
+        assert torch.equal(la, lb)
+        assert torch.equal(ya, yb)
