@@ -88,7 +88,7 @@ def device_tensor(X, device):
     itemsize = X.itemsize
     if X.size == 0 or any(s < 0 or s % itemsize for s in X.strides):
         return None
-    span = sum((d - 1) * s for d, s in zip(X.shape, X.strides)) // itemsize + 1
+    span = sum((d - 1) * s for d, s in zip(X.shape, X.strides, strict=True)) // itemsize + 1
     if span > 2 * X.size:
         return None
     device = torch.device(device)

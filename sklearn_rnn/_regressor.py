@@ -333,9 +333,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X, lengths = self._check_X(X, reset=not keep)
-        y = check_array(
-            y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y", estimator=self
-        )
+        y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y", estimator=self)
         if y.ndim > 2:
             raise ValueError(
                 f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got shape {y.shape}."
@@ -380,8 +378,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             mean_weight = sample_weight.mean()
             if mean_weight <= 0:
                 raise ValueError(
-                    "sample_weight sums to zero: at least one sample needs a positive "
-                    "weight."
+                    "sample_weight sums to zero: at least one sample needs a positive weight."
                 )
             weight = torch.from_numpy((sample_weight / mean_weight).astype(np.float32))
         # Off the CPU, the training data move to the device once, not per batch.
@@ -732,8 +729,7 @@ def resolve_device(device):
             )
         return "mps"
     raise ValueError(
-        f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', 'cuda:N' or "
-        "'mps'."
+        f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
     )
 
 
@@ -802,4 +798,3 @@ def _thread_policy(n_threads):
         yield
     finally:
         torch.set_num_threads(before)
-

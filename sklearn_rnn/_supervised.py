@@ -137,8 +137,7 @@ def _resolve_target(target, columns, pandas_in, data):
         if pandas_in:
             if item not in columns:
                 raise ValueError(
-                    f"target {item!r} is not a column of data; the columns are "
-                    f"{columns}."
+                    f"target {item!r} is not a column of data; the columns are {columns}."
                 )
             positions.append(columns.index(item))
         else:
@@ -150,8 +149,7 @@ def _resolve_target(target, columns, pandas_in, data):
                 )
             if not -len(columns) <= item < len(columns):
                 raise ValueError(
-                    f"target index {item} is out of range for data with "
-                    f"{len(columns)} column(s)."
+                    f"target index {item} is out of range for data with {len(columns)} column(s)."
                 )
             positions.append(int(item) % len(columns))
     return scalar, positions

@@ -9,8 +9,7 @@ from sklearn_rnn import RNNRegressor, SequenceWindower
 # order, or a subset of rows, changes the windows: no windower can pass these.
 WINDOWER_XFAIL = {
     "check_methods_sample_order_invariance": (
-        "a window holds the rows before it, so reordering the rows changes every "
-        "window by design"
+        "a window holds the rows before it, so reordering the rows changes every window by design"
     ),
     "check_methods_subset_invariance": (
         "a window holds the rows before it, so a subset of rows has other windows "
