@@ -78,9 +78,7 @@ fig, (ax_loss, ax_pred) = plt.subplots(
 )
 epochs = np.arange(1, rnn.n_iter_ + 1)
 ax_loss.plot(epochs, rnn.loss_curve_, label="training loss (loss_curve_)")
-ax_loss.plot(
-    epochs, rnn.validation_loss_curve_, label="validation loss (validation_loss_curve_)"
-)
+ax_loss.plot(epochs, rnn.validation_loss_curve_, label="validation loss (validation_loss_curve_)")
 ax_loss.axvline(best + 1, color="0.4", ls=":", label=f"best epoch ({best + 1}), kept")
 ax_loss.set(
     title="Training history of the loaded model",
@@ -93,9 +91,7 @@ ax_loss.legend(loc="upper right", fontsize="small")
 months = change.index[-n_test:]  # the months the targets belong to
 ax_pred.plot(months, y.iloc[-n_test:], color="black", lw=1.5, label="actual")
 ax_pred.plot(months, y_pred, color="tab:blue", lw=3, alpha=0.5, label="fitted pipeline")
-ax_pred.plot(
-    months, y_loaded, color="tab:orange", ls="--", lw=1.5, label="loaded from file"
-)
+ax_pred.plot(months, y_loaded, color="tab:orange", ls="--", lw=1.5, label="loaded from file")
 ax_pred.set(
     title="One-month-ahead forecasts on the test years: before and after saving",
     xlabel="month",

@@ -89,9 +89,7 @@ print("Best:", search.best_params_, "epochs:", search.best_estimator_[-1].n_iter
 # The linear baseline: the same windows, flattened into lag columns. Ridge
 # cannot read NaN padding, so the first rows repeat the first value instead.
 ridge = GridSearchCV(
-    make_pipeline(
-        StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()
-    ),
+    make_pipeline(StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()),
     {"sequencewindower__window": [3, 6, 11, 22], "ridge__alpha": [0.1, 1.0, 10.0]},
     cv=cv,
     scoring="neg_mean_absolute_error",
@@ -123,9 +121,7 @@ print(table.round(1).to_string())
 
 years = y.index + 1  # the year each target belongs to
 fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
-ax.plot(
-    years[-n_test - 40 :], y.iloc[-n_test - 40 :], color="black", lw=2, label="actual"
-)
+ax.plot(years[-n_test - 40 :], y.iloc[-n_test - 40 :], color="black", lw=2, label="actual")
 styles = {
     0: dict(color="0.6", ls=":"),
     1: dict(color="tab:blue", ls="--"),
