@@ -1,0 +1,612 @@
+"""Tests for :class:`sklearn_rnn.SequenceWindower`.
+
+The windower's promise is alignment: ``out[t]`` holds rows ``t - window + 1 .. t``
+of ``X`` and ``out[t, -1]`` is row ``t``, so ``y`` stays aligned inside a
+Pipeline. Most tests therefore compare whole outputs against windows written
+out by hand, and the property tests check the same invariants on random shapes.
+scikit-learn's own estimator checks live in ``test_common.py``.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_rnn import SequenceWindower
+
+NAN = np.nan
+
+# Rows are (0, 1), (2, 3), (4, 5), (6, 7): every value tells which row and
+# feature it came from, so a misaligned window cannot pass by accident.
+X4 = np.arange(8.0).reshape(4, 2)
+
+# SequenceWindower(window=3).transform(X4), written out by hand.
+EXPECTED_NAN = np.array(
+    [
+        [[NAN, NAN], [NAN, NAN], [0, 1]],
+        [[NAN, NAN], [0, 1], [2, 3]],
+        [[0, 1], [2, 3], [4, 5]],
+        [[2, 3], [4, 5], [6, 7]],
+    ]
+)
+EXPECTED_ZERO = np.nan_to_num(EXPECTED_NAN, nan=0.0)
+EXPECTED_EDGE = np.array(
+    [
+        [[0, 1], [0, 1], [0, 1]],
+        [[0, 1], [0, 1], [2, 3]],
+        [[0, 1], [2, 3], [4, 5]],
+        [[2, 3], [4, 5], [6, 7]],
+    ],
+    dtype=float,
+)
+
+
+def _owner(array):
+    """The ndarray that owns the memory behind a chain of views.
+
+    ``as_strided`` puts a non-ndarray holder in the chain, so follow ``.base``
+    through any object and keep the last ndarray seen.
+    """
+    owner = array
+    while getattr(array, "base", None) is not None:
+        array = array.base
+        if isinstance(array, np.ndarray):
+            owner = array
+    return owner
+
+
+# --------------------------------------------------------------------------
+# Values and alignment
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "padding, expected",
+    [("nan", EXPECTED_NAN), ("zero", EXPECTED_ZERO), ("edge", EXPECTED_EDGE)],
+)
+def test_windows_match_hand_computed(padding, expected):
+    out = SequenceWindower(window=3, padding=padding).fit_transform(X4)
+    assert out.shape == (4, 3, 2)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_default_padding_is_nan():
+    out = SequenceWindower(window=3).fit_transform(X4)
+    np.testing.assert_array_equal(out, EXPECTED_NAN)
+
+
+def test_last_step_is_current_row_and_window_ends_at_t():
+    X = np.arange(30.0).reshape(10, 3)
+    out = SequenceWindower(window=4).fit_transform(X)
+    np.testing.assert_array_equal(out[:, -1], X)
+    for t in range(3, 10):
+        np.testing.assert_array_equal(out[t], X[t - 3 : t + 1])
+
+
+def test_window_one_is_the_input_with_a_time_axis():
+    out = SequenceWindower(window=1).fit_transform(X4)
+    np.testing.assert_array_equal(out, X4[:, None, :])
+
+
+def test_window_longer_than_input_pads_every_row():
+    out = SequenceWindower(window=6, padding="zero").fit_transform(X4)
+    assert out.shape == (4, 6, 2)
+    # Row 0 has five missing steps, row 3 has two.
+    np.testing.assert_array_equal(out[0, :5], 0.0)
+    np.testing.assert_array_equal(out[3, :2], 0.0)
+    np.testing.assert_array_equal(out[3, 2:], X4)
+
+
+@pytest.mark.parametrize("padding", ["nan", "zero", "edge"])
+def test_single_row_input(padding):
+    X = np.array([[5.0, -1.0]])
+    out = SequenceWindower(window=3, padding=padding).fit_transform(X)
+    fill = {"nan": [NAN, NAN], "zero": [0.0, 0.0], "edge": [5.0, -1.0]}[padding]
+    np.testing.assert_array_equal(out, np.array([[fill, fill, [5.0, -1.0]]]))
+
+
+def test_edge_padding_repeats_first_row_of_the_block_given():
+    # The edge is the first row of the block passed to transform, not the
+    # first row seen in fit: windows never reach outside the block.
+    win = SequenceWindower(window=3, padding="edge").fit(X4)
+    out = win.transform(X4[2:])
+    np.testing.assert_array_equal(out[0], [[4, 5], [4, 5], [4, 5]])
+    np.testing.assert_array_equal(out[1], [[4, 5], [4, 5], [6, 7]])
+
+
+@pytest.mark.parametrize("padding", ["nan", "zero", "edge"])
+def test_transform_on_new_block_pads_its_own_first_rows(padding):
+    X = np.arange(20.0).reshape(10, 2)
+    win = SequenceWindower(window=3, padding=padding).fit(X)
+    block = X[6:]
+    out = win.transform(block)
+    np.testing.assert_array_equal(
+        out, SequenceWindower(window=3, padding=padding).fit_transform(block)
+    )
+    if padding == "nan":
+        # Rows 4 and 5 of X exist but are not part of the block.
+        assert np.isnan(out[0, :2]).all()
+        assert np.isnan(out[1, 0]).all()
+    np.testing.assert_array_equal(out[2], block[0:3])
+
+
+def test_transform_of_unseen_rows_uses_only_those_rows():
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(size=(12, 2)), rng.normal(size=(5, 2))
+    win = SequenceWindower(window=4, padding="zero").fit(train)
+    out = win.transform(test)
+    np.testing.assert_array_equal(out[:, -1], test)
+    np.testing.assert_array_equal(out[4], test[1:5])
+    np.testing.assert_array_equal(out[0, :3], 0.0)
+
+
+def test_input_is_not_modified_and_output_does_not_alias_it():
+    X = X4.copy()
+    out = SequenceWindower(window=3, padding="edge").fit_transform(X)
+    np.testing.assert_array_equal(X, X4)
+    # The windows read a padded copy, so editing X later cannot change them.
+    assert not np.shares_memory(out, X)
+    X[:] = -1
+    np.testing.assert_array_equal(out, EXPECTED_EDGE)
+
+
+# --------------------------------------------------------------------------
+# flatten=True
+# --------------------------------------------------------------------------
+
+
+def test_flatten_oldest_step_first_hand_computed():
+    out = SequenceWindower(window=2, flatten=True).fit_transform(X4)
+    expected = np.array(
+        [
+            [NAN, NAN, 0, 1],
+            [0, 1, 2, 3],
+            [2, 3, 4, 5],
+            [4, 5, 6, 7],
+        ]
+    )
+    assert out.shape == (4, 4)
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("padding", ["nan", "zero", "edge"])
+def test_flatten_is_reshape_of_3d(padding):
+    X = np.arange(21.0).reshape(7, 3)
+    out3 = SequenceWindower(window=3, padding=padding).fit_transform(X)
+    out2 = SequenceWindower(window=3, padding=padding, flatten=True).fit_transform(X)
+    np.testing.assert_array_equal(out2, out3.reshape(7, 9))
+    # The last n_features columns are lag 0: the current row.
+    np.testing.assert_array_equal(out2[:, -3:], X)
+
+
+@pytest.mark.parametrize("make_regressor", [Ridge, HistGradientBoostingRegressor])
+def test_flatten_output_feeds_plain_scikit_learn_regressors(make_regressor):
+    # The reason flatten exists: lag windows for any regressor, in a Pipeline,
+    # with the zero padding (or an imputer) taking care of the first rows.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    X = x.reshape(-1, 1)
+    y = np.r_[0.0, x[:-1]]  # y[t] = x[t - 1]: a lag the window can see
+    model = make_pipeline(
+        SequenceWindower(window=3, flatten=True),
+        SimpleImputer(strategy="constant", fill_value=0.0),
+        StandardScaler(copy=False),
+        make_regressor(),
+    )
+    assert model.fit(X, y).score(X, y) > 0.9
+
+
+# --------------------------------------------------------------------------
+# Feature names and pandas
+# --------------------------------------------------------------------------
+
+
+def test_feature_names_out_flatten_lags_from_oldest():
+    win = SequenceWindower(window=3, flatten=True).fit(X4)
+    np.testing.assert_array_equal(
+        win.get_feature_names_out(),
+        ["x0_lag2", "x1_lag2", "x0_lag1", "x1_lag1", "x0_lag0", "x1_lag0"],
+    )
+
+
+def test_feature_names_out_flatten_with_dataframe_names():
+    df = pd.DataFrame(X4, columns=["price", "volume"])
+    win = SequenceWindower(window=2, flatten=True).fit(df)
+    np.testing.assert_array_equal(win.feature_names_in_, ["price", "volume"])
+    np.testing.assert_array_equal(
+        win.get_feature_names_out(),
+        ["price_lag1", "volume_lag1", "price_lag0", "volume_lag0"],
+    )
+
+
+def test_feature_names_out_flatten_with_given_input_features():
+    win = SequenceWindower(window=2, flatten=True).fit(X4)
+    np.testing.assert_array_equal(
+        win.get_feature_names_out(["a", "b"]), ["a_lag1", "b_lag1", "a_lag0", "b_lag0"]
+    )
+
+
+def test_feature_names_out_match_flattened_columns():
+    # Each name must describe the column it labels: "b_lag1" is feature b one
+    # step before the current row.
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [10.0, 20.0, 30.0, 40.0]})
+    win = SequenceWindower(window=3, flatten=True).fit(df)
+    out = pd.DataFrame(win.transform(df), columns=win.get_feature_names_out())
+    np.testing.assert_array_equal(out["a_lag0"], df["a"])
+    np.testing.assert_array_equal(out["b_lag1"], [NAN, 10.0, 20.0, 30.0])
+    np.testing.assert_array_equal(out["a_lag2"], [NAN, NAN, 1.0, 2.0])
+
+
+def test_feature_names_out_3d_are_input_names():
+    win = SequenceWindower(window=5).fit(X4)
+    np.testing.assert_array_equal(win.get_feature_names_out(), ["x0", "x1"])
+    df = pd.DataFrame(X4, columns=["u", "v"])
+    win = SequenceWindower(window=5).fit(df)
+    np.testing.assert_array_equal(win.get_feature_names_out(), ["u", "v"])
+
+
+def test_dataframe_input_gives_numpy_and_records_names():
+    df = pd.DataFrame(X4, columns=["u", "v"], index=list("abcd"))
+    win = SequenceWindower(window=3)
+    out = win.fit_transform(df)
+    assert isinstance(out, np.ndarray)
+    assert win.n_features_in_ == 2
+    np.testing.assert_array_equal(win.feature_names_in_, ["u", "v"])
+    np.testing.assert_array_equal(out, EXPECTED_NAN)
+
+
+def test_numpy_input_has_no_feature_names_in():
+    win = SequenceWindower(window=3).fit(X4)
+    assert win.n_features_in_ == 2
+    assert not hasattr(win, "feature_names_in_")
+
+
+def test_set_output_pandas_flatten_keeps_index_and_lag_names():
+    index = pd.date_range("2024-01-01", periods=4, freq="D")
+    df = pd.DataFrame(X4, columns=["a", "b"], index=index)
+    win = SequenceWindower(window=2, flatten=True).set_output(transform="pandas")
+    out = win.fit_transform(df)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["a_lag1", "b_lag1", "a_lag0", "b_lag0"]
+    pd.testing.assert_index_equal(out.index, index)
+    np.testing.assert_array_equal(out["a_lag0"], df["a"])
+    np.testing.assert_array_equal(out["b_lag1"], [NAN, 1.0, 3.0, 5.0])
+    # transform on a later block keeps that block's index.
+    later = win.transform(df.iloc[2:])
+    pd.testing.assert_index_equal(later.index, index[2:])
+
+
+def test_set_output_pandas_flatten_frame_can_be_edited():
+    # The first rows of the lag table are NaN padding; filling them in place
+    # is the usual next step, and editing one cell must change only that cell.
+    df = pd.DataFrame(X4, columns=["a", "b"])
+    win = SequenceWindower(window=2, flatten=True).set_output(transform="pandas")
+    out = win.fit_transform(df)
+    out.fillna(0.0, inplace=True)
+    np.testing.assert_array_equal(out["a_lag1"], [0.0, 0.0, 2.0, 4.0])
+    out.iloc[2, 2] = 100.0  # a_lag0 at t=2; the same value is a_lag1 at t=3
+    assert out.loc[2, "a_lag0"] == 100.0
+    assert out.loc[3, "a_lag1"] == 4.0
+    np.testing.assert_array_equal(df["a"], [0.0, 2.0, 4.0, 6.0])
+
+
+def test_set_output_pandas_flatten_with_numpy_input():
+    win = SequenceWindower(window=2, flatten=True).set_output(transform="pandas")
+    out = win.fit_transform(X4)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["x0_lag1", "x1_lag1", "x0_lag0", "x1_lag0"]
+
+
+@pytest.mark.parametrize("method", ["fit_transform", "transform"])
+def test_set_output_pandas_with_3d_output_raises_clear_error(method):
+    win = SequenceWindower(window=2).set_output(transform="pandas")
+    df = pd.DataFrame(X4, columns=["a", "b"])
+    with pytest.raises(ValueError, match="3-D.*flatten=True"):
+        if method == "fit_transform":
+            win.fit_transform(df)
+        else:
+            win.fit(df).transform(df)
+
+
+def test_set_output_default_after_pandas_gives_3d_again():
+    win = SequenceWindower(window=3).set_output(transform="pandas")
+    win.set_output(transform="default")
+    np.testing.assert_array_equal(win.fit_transform(X4), EXPECTED_NAN)
+
+
+# --------------------------------------------------------------------------
+# dtype
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+@pytest.mark.parametrize("padding", ["nan", "zero", "edge"])
+def test_float32_stays_float32(flatten, padding):
+    X = X4.astype(np.float32)
+    out = SequenceWindower(window=3, padding=padding, flatten=flatten).fit_transform(X)
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+def test_float64_stays_float64(flatten):
+    out = SequenceWindower(window=3, flatten=flatten).fit_transform(X4)
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint16])
+def test_integers_become_float64_with_nan_padding(dtype):
+    X = np.arange(8).reshape(4, 2).astype(dtype)
+    out = SequenceWindower(window=3).fit_transform(X)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, EXPECTED_NAN)
+
+
+def test_float32_dataframe_stays_float32():
+    df = pd.DataFrame(X4.astype(np.float32), columns=["a", "b"])
+    assert SequenceWindower(window=2).fit_transform(df).dtype == np.float32
+
+
+def test_integer_dataframe_becomes_float64():
+    df = pd.DataFrame({"a": [1, 2, 3], "b": [4, 5, 6]})
+    out = SequenceWindower(window=2, padding="zero").fit_transform(df)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out[2], [[2.0, 5.0], [3.0, 6.0]])
+
+
+# --------------------------------------------------------------------------
+# Memory: a read-only strided view of one padded copy
+# --------------------------------------------------------------------------
+
+
+def test_3d_output_is_read_only():
+    out = SequenceWindower(window=3).fit_transform(X4)
+    assert not out.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        out[0, 0, 0] = 1.0
+
+
+def test_consecutive_windows_share_memory():
+    X = np.arange(40.0).reshape(20, 2)
+    out = SequenceWindower(window=5).fit_transform(X)
+    for t in range(19):
+        assert np.shares_memory(out[t], out[t + 1])
+    # Windows five or more rows apart overlap nowhere.
+    assert not np.shares_memory(out[5], out[10])
+
+
+@pytest.mark.parametrize("padding", ["nan", "zero", "edge"])
+def test_3d_output_memory_is_about_the_input_size(padding):
+    n, n_features, window = 500, 3, 50
+    X = np.ones((n, n_features))
+    out = SequenceWindower(window=window, padding=padding).fit_transform(X)
+    owner = _owner(out)
+    # One padded copy: at most n + window - 1 rows, never n * window of them.
+    assert owner.size <= (n + window - 1) * n_features
+    assert owner.size < 2 * X.size
+    assert out.size == n * window * n_features
+
+
+def test_large_window_does_not_allocate_window_times_input():
+    n, n_features, window = 100_000, 4, 200
+    X = np.random.default_rng(0).normal(size=(n, n_features))
+    win = SequenceWindower(window=window).fit(X)
+    tracemalloc.start()
+    try:
+        out = win.transform(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (n, window, n_features)
+    # A copy per window would be window * X.nbytes (640 MB here); the padded
+    # copy is X.nbytes plus window - 1 rows.
+    assert peak < 2 * X.nbytes, f"peak {peak / 1e6:.1f} MB for a {X.nbytes / 1e6:.1f} MB input"
+    np.testing.assert_array_equal(out[-1], X[-window:])
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transform"])
+def test_1d_input_rejected(method):
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        getattr(SequenceWindower(window=2), method)(np.arange(5.0))
+
+
+def test_1d_input_rejected_at_transform():
+    win = SequenceWindower(window=2).fit(np.arange(5.0).reshape(-1, 1))
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        win.transform(np.arange(5.0))
+
+
+def test_3d_input_rejected():
+    with pytest.raises(ValueError, match="dim 3"):
+        SequenceWindower(window=2).fit(np.zeros((4, 3, 2)))
+
+
+@pytest.mark.parametrize(
+    "value, message", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
+)
+def test_non_finite_input_rejected(value, message):
+    X = X4.copy()
+    X[2, 1] = value
+    with pytest.raises(ValueError, match=message):
+        SequenceWindower(window=2).fit(X)
+    win = SequenceWindower(window=2).fit(X4)
+    with pytest.raises(ValueError, match=message):
+        win.transform(X)
+
+
+def test_string_array_rejected():
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        SequenceWindower(window=2).fit(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_non_numeric_dataframe_column_rejected():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        SequenceWindower(window=2).fit(df)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [(np.zeros((0, 2)), "0 sample"), (np.zeros((3, 0)), "0 feature")],
+)
+def test_empty_input_rejected(X, message):
+    with pytest.raises(ValueError, match=message):
+        SequenceWindower(window=2).fit(X)
+
+
+def test_different_feature_count_at_transform_rejected():
+    win = SequenceWindower(window=2).fit(X4)
+    with pytest.raises(ValueError, match="3 features, but SequenceWindower is expecting 2"):
+        win.transform(np.zeros((4, 3)))
+
+
+def test_transform_before_fit_rejected():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        SequenceWindower(window=2).transform(X4)
+
+
+@pytest.mark.parametrize("window", [0, -1, -10])
+def test_window_below_one_rejected(window):
+    with pytest.raises(ValueError, match=r"'window' parameter .* range \[1, inf\)"):
+        SequenceWindower(window=window).fit(X4)
+
+
+@pytest.mark.parametrize("window", [2.0, 2.5, "3", None, [3]])
+def test_window_not_an_int_rejected(window):
+    with pytest.raises(TypeError, match="'window' parameter .* must be an int"):
+        SequenceWindower(window=window).fit(X4)
+
+
+def test_numpy_integer_window_accepted():
+    out = SequenceWindower(window=np.int64(3)).fit_transform(X4)
+    np.testing.assert_array_equal(out, EXPECTED_NAN)
+
+
+@pytest.mark.parametrize("padding", ["NaN", "reflect", "", None, 0])
+def test_bad_padding_rejected(padding):
+    with pytest.raises(ValueError, match="'padding' parameter .* among"):
+        SequenceWindower(window=2, padding=padding).fit(X4)
+
+
+@pytest.mark.parametrize("flatten", ["yes", "False", 1, 0, None])
+def test_bad_flatten_rejected(flatten):
+    with pytest.raises(TypeError, match="'flatten' parameter .* 'bool'"):
+        SequenceWindower(window=2, flatten=flatten).fit(X4)
+
+
+def test_init_stores_parameters_unchanged():
+    # Validation belongs to fit, so a grid can hold any value until it is used.
+    win = SequenceWindower(window="bad", padding=3, flatten="x")
+    assert win.get_params() == {"window": "bad", "padding": 3, "flatten": "x"}
+
+
+# --------------------------------------------------------------------------
+# Property-based invariants
+# --------------------------------------------------------------------------
+
+_FAST = settings(max_examples=50, deadline=None)
+
+
+@st.composite
+def _tables(draw):
+    n = draw(st.integers(1, 12))
+    n_features = draw(st.integers(1, 4))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    X = draw(
+        hnp.arrays(
+            dtype,
+            (n, n_features),
+            elements=st.floats(-1e6, 1e6, allow_nan=False, width=32),
+        )
+    )
+    return X
+
+
+@_FAST
+@given(
+    X=_tables(),
+    window=st.integers(1, 15),
+    padding=st.sampled_from(["nan", "zero", "edge"]),
+)
+def test_property_windowing_invariants(X, window, padding):
+    n, n_features = X.shape
+    out = SequenceWindower(window=window, padding=padding).fit_transform(X)
+
+    assert out.shape == (n, window, n_features)
+    assert out.dtype == X.dtype
+    assert not out.flags.writeable
+    np.testing.assert_array_equal(out[:, -1], X)
+
+    fill = {
+        "nan": np.full(n_features, np.nan),
+        "zero": np.zeros(n_features),
+        "edge": X[0],
+    }
+    for t in range(n):
+        for k in range(window):
+            source = t - window + 1 + k
+            if source >= 0:
+                np.testing.assert_array_equal(out[t, k], X[source])
+            else:
+                np.testing.assert_array_equal(out[t, k], fill[padding].astype(X.dtype))
+
+    flattener = SequenceWindower(window=window, padding=padding, flatten=True)
+    flat = flattener.fit_transform(X)
+    assert flat.shape == (n, window * n_features)
+    assert flat.dtype == X.dtype
+    np.testing.assert_array_equal(flat, out.reshape(n, window * n_features))
+
+
+@_FAST
+@given(
+    X=_tables(),
+    window=st.integers(1, 15),
+    padding=st.sampled_from(["nan", "zero", "edge"]),
+)
+def test_property_memory_is_one_padded_copy(X, window, padding):
+    out = SequenceWindower(window=window, padding=padding).fit_transform(X)
+    assert _owner(out).size <= (X.shape[0] + window - 1) * X.shape[1]
+
+
+@_FAST
+@given(
+    X=_tables(),
+    window=st.integers(1, 15),
+    split=st.integers(0, 11),
+    padding=st.sampled_from(["nan", "zero", "edge"]),
+)
+def test_property_block_transform_equals_fresh_windows(X, window, split, padding):
+    # A block is windowed on its own: transforming rows split.. of X equals
+    # fitting a new windower on those rows alone.
+    split = min(split, X.shape[0] - 1)
+    win = SequenceWindower(window=window, padding=padding).fit(X)
+    block = X[split:]
+    np.testing.assert_array_equal(
+        win.transform(block),
+        SequenceWindower(window=window, padding=padding).fit_transform(block),
+    )
+
+
+@_FAST
+@given(n_features=st.integers(1, 4), window=st.integers(1, 6))
+def test_property_feature_names_follow_flattened_order(n_features, window):
+    X = np.zeros((3, n_features))
+    win = SequenceWindower(window=window, flatten=True).fit(X)
+    names = win.get_feature_names_out()
+    expected = [f"x{j}_lag{k}" for k in range(window - 1, -1, -1) for j in range(n_features)]
+    assert list(names) == expected
