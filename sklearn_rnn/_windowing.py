@@ -5,6 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._validation import check_table
@@ -37,7 +38,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         ``(n_samples, window, n_features)`` that is a strided view of a padded
         copy of ``X`` (about the input's size in memory, whatever the window).
         If True, it returns a 2-D array ``(n_samples, window * n_features)``,
-        oldest step first, usable by any scikit-learn regressor.
+        oldest step first, usable by any scikit-learn regressor. It is a
+        read-only view too (copy it to edit it in place); with
+        ``set_output(transform="pandas")`` the DataFrame gets its own copy.
 
     Attributes
     ----------
@@ -120,8 +123,6 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_table(self, X, reset=False)
         if not self.flatten:
-            from sklearn.utils._set_output import _get_output_config
-
             if _get_output_config("transform", self)["dense"] != "default":
                 raise ValueError(
                     "SequenceWindower(flatten=False) returns a 3-D array "
@@ -130,9 +131,15 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
                     'set_output(transform="default") for the 3-D array.'
                 )
         windows = sliding_windows(X, self.window, self.padding)
-        if self.flatten:
-            return windows.reshape(X.shape[0], -1)
-        return windows
+        if not self.flatten:
+            return windows
+        # The reshape is itself a read-only view whose rows overlap. A
+        # DataFrame built on it could not be edited (fillna(inplace=True)
+        # fails), so pandas output gets its own copy.
+        flat = windows.reshape(X.shape[0], -1)
+        if _get_output_config("transform", self)["dense"] != "default":
+            flat = flat.copy()
+        return flat
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
