@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
+# Every script is an example; a module named with a leading underscore would be
+# a helper shared by scripts, not a story of its own.
+EXAMPLES = sorted(
+    path
+    for path in (Path(__file__).resolve().parents[1] / "examples").glob("*.py")
+    if not path.name.startswith("_")
+)
 
 
 def test_examples_are_found():

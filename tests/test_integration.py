@@ -110,6 +110,12 @@ def test_parallel_scores_equal_sequential_scores(supervised):
     parallel = cross_val_score(pipe, X, y, cv=cv, n_jobs=2)
     assert_array_equal(parallel, sequential)
 
+    grid = {"sequencewindower__window": [2, 4]}
+    results = [
+        GridSearchCV(pipe, grid, cv=cv, n_jobs=n_jobs).fit(X, y).cv_results_ for n_jobs in (1, 2)
+    ]
+    assert_array_equal(results[1]["mean_test_score"], results[0]["mean_test_score"])
+
 
 # --------------------------------------------------------- clone and set_params
 
