@@ -151,6 +151,22 @@ def load_state(net, state):
     net.optimizer_.load_state_dict(state[1])
 
 
+def check_output(out, name, expected):
+    """A module's ``forward`` must give one row of ``n_outputs`` per sequence:
+    anything else would broadcast against the target into a wrong loss."""
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(
+            f"{name}.forward returned a {type(out).__name__}; it must return one tensor "
+            f"of shape (batch, n_outputs) = {expected}."
+        )
+    if tuple(out.shape) != expected:
+        raise ValueError(
+            f"{name}.forward returned a tensor of shape {tuple(out.shape)}; expected "
+            f"(batch, n_outputs) = {expected}: one row of predictions per sequence "
+            "(e.g. a linear head on the last step)."
+        )
+
+
 class SequenceNet(NeuralNet):
     """skorch ``NeuralNet`` specialised for :class:`SequenceData` batches.
 
@@ -160,6 +176,7 @@ class SequenceNet(NeuralNet):
 
     pass_lengths = True
     max_grad_norm = None
+    n_outputs = None
 
     def get_default_callbacks(self):
         return [
@@ -172,8 +189,12 @@ class SequenceNet(NeuralNet):
         X, lengths = x
         X = X.to(self.device, non_blocking=True)
         if self.pass_lengths:
-            return self.module_(X, lengths=lengths)
-        return self.module_(X)
+            out = self.module_(X, lengths=lengths)
+        else:
+            out = self.module_(X)
+        if self.n_outputs is not None:
+            check_output(out, type(self.module_).__name__, (X.shape[0], self.n_outputs))
+        return out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
@@ -186,15 +207,24 @@ class SequenceNet(NeuralNet):
 
     def train_step(self, batch, **fit_params):
         Xi, yi = batch
-        self.optimizer_.zero_grad(set_to_none=True)
-        y_pred = self.infer(Xi)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        if self.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.max_grad_norm)
-        self.notify("on_grad_computed", named_parameters=None, batch=batch, training=True)
-        self.optimizer_.step()
-        return {"loss": loss, "y_pred": y_pred}
+        step = {}
+
+        # Every torch optimizer accepts a closure; LBFGS needs one (it
+        # re-evaluates the loss), the others call it once.
+        def closure():
+            self.optimizer_.zero_grad(set_to_none=True)
+            y_pred = self.infer(Xi)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            loss.backward()
+            if self.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.max_grad_norm)
+            self.notify("on_grad_computed", named_parameters=None, batch=batch, training=True)
+            step.setdefault("loss", loss)
+            step.setdefault("y_pred", y_pred)
+            return loss
+
+        self.optimizer_.step(closure)
+        return step
 
     def validation_step(self, batch, **fit_params):
         Xi, yi = batch
@@ -213,7 +243,8 @@ class SequenceNet(NeuralNet):
 
         A KeyboardInterrupt (Ctrl-C) ends training and rolls the weights back
         to the end of the last completed epoch; ``interrupted_`` records it.
-        A non-finite training loss rolls back likewise and raises ValueError.
+        A non-finite training loss rolls back to the weights the call started
+        from (a failed call changes nothing) and raises FloatingPointError.
         """
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
@@ -226,7 +257,7 @@ class SequenceNet(NeuralNet):
 
         self.stop_training_ = False
         self.interrupted_ = False
-        last_good = state_copy(self), len(self.history)
+        start = last_good = state_copy(self), len(self.history)
         try:
             for _ in range(epochs):
                 self.notify("on_epoch_begin", **on_epoch_kwargs)
@@ -239,8 +270,10 @@ class SequenceNet(NeuralNet):
                 self.notify("on_epoch_end", **on_epoch_kwargs)
                 train_loss = self.history[-1, "train_loss"]
                 if not math.isfinite(train_loss):
-                    load_state(self, last_good[0])
-                    del self.history[last_good[1] :]
+                    # The epochs before may already have pushed the weights to
+                    # the edge; go back to where this call started.
+                    load_state(self, start[0])
+                    del self.history[start[1] :]
                     raise FloatingPointError(train_loss)
                 if self.stop_training_:
                     break

@@ -1,6 +1,8 @@
 """``RNNRegressor``: the one place where scikit-learn and PyTorch meet."""
 
+import hashlib
 import inspect
+import pickle
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -14,14 +16,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_sample_weight,
+    _get_feature_names,
     check_array,
     check_consistent_length,
     check_is_fitted,
 )
+from skorch.callbacks import Callback
 
 from ._modules import CELLS, RecurrentNetwork
 from ._net import BatchIterator, EarlyStopping, Progress, SequenceData, SequenceNet, TailSplit
-from ._validation import FLOAT_DTYPES
+from ._validation import FLOAT_DTYPES, numeric_input, reject_bool
 from ._version import __version__
 
 LOSSES = {
@@ -42,6 +46,8 @@ PREDICT_ELEMENTS = 1 << 21
 # Networks whose recurrent state is at most this wide train fastest on one
 # thread: their matrix products are too small to share across cores.
 SMALL_HIDDEN = 128
+INT_PARAMS = ("hidden_size", "num_layers", "batch_size", "max_epochs", "n_iter_no_change")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class RNNRegressor(RegressorMixin, BaseEstimator):
@@ -332,8 +338,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X, lengths = self._check_X(X, reset=not keep)
-        y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y", estimator=self)
+        reject_bool(self, INT_PARAMS)
+        X, lengths, input_info = self._check_X(X, reset=not keep)
+        with numeric_input("y"):
+            y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y", estimator=self)
         if y.ndim > 2:
             raise ValueError(
                 f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got shape {y.shape}."
@@ -341,9 +349,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         check_consistent_length(X, y)
         n_samples = X.shape[0]
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+            with numeric_input("sample_weight"):
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                )
         y2 = y.reshape(n_samples, -1)
         if keep and y2.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -367,12 +376,16 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"{self.optimizer!r}."
             )
         device = resolve_device(self.device)
+        callbacks = self._callbacks(early_stopping, epochs)
 
-        if not keep:
-            self._y_1d = y.ndim == 1
-            self.n_outputs_ = y2.shape[1]
-            self._y_mean, self._y_scale = _target_scaling(y2, sample_weight, self.scale_y)
-        y_scaled = torch.from_numpy(((y2 - self._y_mean) / self._y_scale).astype(np.float32))
+        # Nothing fitted is set until training succeeds: a failed call leaves the
+        # estimator as it was (unfitted, or the previous model).
+        if keep:
+            target = self._y_1d, self.n_outputs_, self._y_mean, self._y_scale
+        else:
+            target = (y.ndim == 1, y2.shape[1], *_target_scaling(y2, sample_weight, self.scale_y))
+        _, n_outputs, y_mean, y_scale = target
+        y_scaled = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         weight = None
         if sample_weight is not None:
             mean_weight = sample_weight.mean()
@@ -392,17 +405,23 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             seed = None if seed is None else seed + self.n_iter_
         else:
             net = None
-        with _seeded(seed, device), _thread_policy(self._threads()):
+        with _seeded(seed, device), _thread_policy(self._threads()), torch.enable_grad():
             if net is None:
-                net = self._build_net(device, X.shape[2])
+                net = self._build_net(device, X.shape[2], n_outputs)
             # Shuffling draws from torch's generator, so it follows random_state
             # (or the caller's torch.manual_seed when random_state is None).
             net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
             net.set_params(
                 train_split=TailSplit(self.validation_fraction) if early_stopping else None,
-                callbacks=self._callbacks(early_stopping, epochs),
+                callbacks=callbacks,
                 batch_size=min(self.batch_size, n_samples),
+                # A warm start continues with the parameters as they are now.
+                lr=self.lr,
             )
+            net.iterator_train__shuffle = self.shuffle
+            if self.weight_decay or "weight_decay" in net.optimizer_.param_groups[0]:
+                net.set_params(optimizer__weight_decay=self.weight_decay)
+            net.max_grad_norm = self.max_grad_norm
             net.initialize_callbacks()
             try:
                 net.partial_fit(data, None, epochs=epochs)
@@ -414,6 +433,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     "keep scale_y=True for targets of large magnitude."
                 ) from None
 
+        if not keep:
+            self._set_input(input_info)
+            self._y_1d, self.n_outputs_, self._y_mean, self._y_scale = target
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)
@@ -430,7 +452,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             )
         return self
 
-    def _build_net(self, device, n_features):
+    def _build_net(self, device, n_features, n_outputs):
         if self.module is None:
             module = RecurrentNetwork
             module_kwargs = dict(
@@ -443,6 +465,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         else:
             module = self.module
             module_kwargs = dict(self.module_kwargs or {})
+            clash = sorted({"n_features", "n_outputs"} & set(module_kwargs))
+            if clash:
+                raise TypeError(
+                    f"module_kwargs must not set {' or '.join(clash)}: the model passes "
+                    f"n_features={n_features} and n_outputs={n_outputs} from the data. "
+                    "Remove them from module_kwargs."
+                )
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_kwargs = {}
         if self.weight_decay:
@@ -453,13 +482,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                     "weight_decay=0.0 or choose an optimizer that supports it."
                 )
             optimizer_kwargs["optimizer__weight_decay"] = self.weight_decay
-        module_args = dict(n_features=n_features, n_outputs=self.n_outputs_, **module_kwargs)
+        module_args = dict(n_features=n_features, n_outputs=n_outputs, **module_kwargs)
         try:
             inspect.signature(module).bind(**module_args)
         except TypeError as exc:
             raise TypeError(
                 f"Could not build module {module.__name__!r} as "
-                f"module(n_features={n_features}, n_outputs={self.n_outputs_}, "
+                f"module(n_features={n_features}, n_outputs={n_outputs}, "
                 f"**{module_kwargs!r}): {exc}. Its __init__ must accept n_features and "
                 "n_outputs, and module_kwargs must match its other arguments."
             ) from None
@@ -483,7 +512,22 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         )
         net.pass_lengths = _accepts(module.forward, "lengths")
         net.max_grad_norm = self.max_grad_norm
-        net.initialize()
+        net.n_outputs = n_outputs
+        try:
+            # float32 weights whatever the caller's torch.set_default_dtype.
+            with _default_dtype(torch.float32):
+                net.initialize()
+        except ValueError as exc:
+            built = getattr(net, "module_", None)
+            if isinstance(built, torch.nn.Module) and not any(
+                p.requires_grad for p in built.parameters()
+            ):
+                raise ValueError(
+                    f"module {module.__name__} has no trainable parameters, so there is "
+                    "nothing to train; give it at least one torch.nn.Parameter (e.g. an "
+                    "nn.Linear head)."
+                ) from exc
+            raise
         return net
 
     def _callbacks(self, early_stopping, epochs):
@@ -493,7 +537,13 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         if self.verbose:
             callbacks.append(("progress", Progress(epochs, int(self.verbose))))
         for i, cb in enumerate(self.callbacks or ()):
-            callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}", cb))
+            name, callback = cb if isinstance(cb, tuple) and len(cb) == 2 else (f"user_{i}", cb)
+            if not isinstance(name, str) or not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks[{i}] must be a skorch Callback instance or a (name, "
+                    f"Callback) pair; got {cb!r}."
+                )
+            callbacks.append((name, callback))
         return callbacks
 
     def _threads(self):
@@ -520,7 +570,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             Predictions, 1-D when ``y`` was 1-D in :meth:`fit`.
         """
         check_is_fitted(self)
-        X, lengths = self._check_X(X, reset=False)
+        X, lengths, _ = self._check_X(X, reset=False)
         data = SequenceData(X, lengths)
         net = self.net_
         n_samples, n_steps, n_features = X.shape
@@ -543,24 +593,38 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
     # ---------------------------------------------------------- validation
 
     def _check_X(self, X, *, reset):
-        """Validate X; return it as 3-D (n, steps, features) and the observed lengths."""
-        _check_feature_names(self, X, reset=reset)
-        X = check_array(
-            X,
-            dtype=FLOAT_DTYPES,
-            allow_nd=True,
-            ensure_all_finite=False,
-            input_name="X",
-            estimator=self,
-        )
+        """Validate X; return it as 3-D (n, steps, features), the observed lengths,
+        and what fit records about it (set by :meth:`_set_input` once fit succeeds)."""
+        names = _get_feature_names(X) if reset else None
+        if not reset:
+            _check_feature_names(self, X, reset=False)
+        with numeric_input("X"):
+            X = check_array(
+                X,
+                dtype=FLOAT_DTYPES,
+                allow_nd=True,
+                ensure_all_finite=False,
+                input_name="X",
+                estimator=self,
+            )
         if X.ndim == 2:
             # 2-D input has no padding convention: NaN there is an error.
-            X = check_array(X, dtype=None, input_name="X", estimator=self)
+            try:
+                X = check_array(X, dtype=None, input_name="X", estimator=self)
+            except ValueError as exc:
+                if "NaN" not in str(exc):
+                    raise
+                raise ValueError(
+                    "Input X contains NaN. 2-D X holds fixed-length univariate "
+                    "sequences, so NaN there is not padding: pass 3-D X of shape "
+                    "(n_samples, n_timesteps, 1) with leading NaN steps for shorter "
+                    "sequences (as SequenceWindower makes), or impute the values."
+                ) from None
         ndim = X.ndim
         if ndim == 2:
             n_features_in = X.shape[1]
             X = X[:, :, None]
-            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+            lengths = observed_lengths(X)
         elif X.ndim == 3:
             n_features_in = X.shape[2]
             if X.shape[1] == 0 or X.shape[2] == 0:
@@ -575,9 +639,8 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"n_timesteps, n_features); got {X.ndim} dimensions, shape {X.shape}."
             )
         if reset:
-            self.n_features_in_ = n_features_in
-            self._input_ndim = ndim
-        elif n_features_in != self.n_features_in_ or (self._input_ndim == 3 and ndim != 3):
+            return X, lengths, (n_features_in, ndim, names)
+        if n_features_in != self.n_features_in_ or (self._input_ndim == 3 and ndim != 3):
             expected = (
                 f"3-D X with {self.n_features_in_} feature(s) on the last axis"
                 if self._input_ndim == 3
@@ -589,7 +652,17 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
                 f"expecting {self.n_features_in_} features as input: it was fitted on "
                 f"{expected}; got {got}."
             )
-        return X, lengths
+        return X, lengths, None
+
+    def _set_input(self, info):
+        self.n_features_in_, self._input_ndim, names = info
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
 
     # -------------------------------------------------------------- pickling
 
@@ -606,12 +679,29 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         return str(self.net_.device)
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state["_sklearn_rnn_version"] = __version__
-        return state
+        # The state travels as one pickled payload with its SHA-256, so that a
+        # file damaged after saving is refused with a clear error instead of
+        # failing deep inside pickle/torch or loading altered weights.
+        payload = pickle.dumps(super().__getstate__(), protocol=pickle.HIGHEST_PROTOCOL)
+        return {
+            "_sklearn_rnn_version": __version__,
+            "payload": payload,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
 
     def __setstate__(self, state):
         version = state.pop("_sklearn_rnn_version", "pre-0.1")
+        if "payload" in state or "sha256" in state:
+            payload = state.get("payload")
+            if not isinstance(payload, bytes) or (
+                hashlib.sha256(payload).hexdigest() != state.get("sha256")
+            ):
+                raise ValueError(
+                    f"Cannot load {type(self).__name__}: the saved model is corrupted "
+                    "(its checksum does not match), so the file was damaged after it was "
+                    "written. Load an intact copy, or fit the model again."
+                )
+            state = pickle.loads(payload)
         if version != __version__:
             warnings.warn(
                 _VersionWarning(
@@ -645,24 +735,33 @@ class _VersionWarning(InconsistentVersionWarning):
 
 
 def observed_lengths(X):
-    """Observed steps per sequence of a 3-D float array, checking its NaN layout.
+    """Observed steps per sequence of a 3-D float array, checking its values.
 
     Leading all-NaN steps are padding. Any inf, a step only partly NaN, a NaN
-    step after an observed one, or a sequence with no observed step raises
-    ValueError. Scans a bounded number of rows at a time, so a strided view
-    (the windower's output) is never expanded whole.
+    step after an observed one, a sequence with no observed step, or a value
+    beyond float32's range (the network's precision, where it would become
+    inf) raises ValueError. Scans a bounded number of rows at a time, so a
+    strided view (the windower's output) is never expanded whole.
     """
     n_samples, n_steps, n_features = X.shape
     lengths = np.full(n_samples, n_steps, dtype=np.int64)
     rows = max(1, SCAN_ELEMENTS // (n_steps * n_features))
     for start in range(0, n_samples, rows):
         block = X[start : start + rows]
-        if np.isfinite(block.sum()):
-            continue
+        if block.size and -FLOAT32_MAX <= block.min() and block.max() <= FLOAT32_MAX:
+            continue  # all finite, in range: the common case, two passes, no copies
         if np.isinf(block).any():
             raise ValueError(
                 "X contains infinity. Only leading NaN steps (padding) are allowed in "
                 "3-D X; replace or drop the infinite values."
+            )
+        with np.errstate(invalid="ignore"):
+            peak = np.nanmax(np.abs(block), initial=0.0)
+        if peak > FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values too large for float32, the network's precision "
+                f"(largest magnitude {peak:.3g} > {FLOAT32_MAX:.3g}); scale X, e.g. with "
+                "StandardScaler."
             )
         missing = np.isnan(block)
         step_missing = missing.all(axis=2)
@@ -739,6 +838,21 @@ def _check_module_class(module):
             f"module must be a torch.nn.Module subclass (the class, not an instance); "
             f"got {module!r}."
         )
+    if module.forward is torch.nn.Module.forward:
+        raise TypeError(
+            f"module {module.__name__} defines no forward method; it needs "
+            "forward(X) (or forward(X, lengths)) returning (batch, n_outputs)."
+        )
+
+
+@contextmanager
+def _default_dtype(dtype):
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 def _accepts(function, name):

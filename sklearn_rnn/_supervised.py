@@ -70,7 +70,7 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
         columns = list(frame.columns)
     else:
         values = np.asarray(data)
-        if values.dtype.kind in "OUS":
+        if values.dtype.kind not in "biuf":
             raise TypeError(
                 f"data must hold numbers; got an array of dtype {values.dtype}. "
                 "Convert it with np.asarray(data, dtype=float) or pass a DataFrame."
@@ -113,9 +113,7 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
 
     X = frame.iloc[:n_rows]
     index = X.index
-    names = [
-        f"{columns[j]}_h{k}" for k in range(horizon, horizon + n_steps) for j in target_idx
-    ]
+    names = [f"{columns[j]}_h{k}" for k in range(horizon, horizon + n_steps) for j in target_idx]
     if one_d:
         return X, pd.Series(y_values[:, 0], index=index, name=columns[target_idx[0]])
     return X, pd.DataFrame(y_values, index=index, columns=names)

@@ -1,5 +1,7 @@
 """Input checks shared by the windower and the regressor (no torch here)."""
 
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import validate_data
@@ -9,14 +11,44 @@ FLOAT_DTYPES = (np.float64, np.float32)
 
 def check_table(estimator, X, *, reset):
     """Validate a time-ordered 2-D table: numeric, finite, float dtype kept."""
-    return validate_data(
-        estimator,
-        X,
-        reset=reset,
-        dtype=FLOAT_DTYPES,
-        ensure_2d=True,
-        ensure_all_finite=True,
-    )
+    with numeric_input("X"):
+        return validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            ensure_2d=True,
+            ensure_all_finite=True,
+        )
+
+
+@contextmanager
+def numeric_input(name):
+    """Re-raise a failed conversion to float (text in an array, or in a DataFrame
+    column, where pandas raises it) as an error of the same type naming ``name``."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        if "could not convert" not in text and "float() argument" not in text:
+            raise
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(
+            f"{name} must hold numbers, but {text}. Encode or drop non-numeric columns "
+            "(e.g. OneHotEncoder in a ColumnTransformer) before this step."
+        ) from exc
+
+
+def reject_bool(estimator, names):
+    """scikit-learn's Interval(Integral, ...) admits True and False; an int
+    parameter given a bool is a mistake, not 1 or 0."""
+    for name in names:
+        value = getattr(estimator, name)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be an int, "
+                f"got {value!r} (a bool)."
+            )
 
 
 def check_positive_int(value, name):

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._validation import check_table
+from ._validation import check_table, reject_bool
 
 
 class SequenceWindower(TransformerMixin, BaseEstimator):
@@ -99,6 +99,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         self : SequenceWindower
             The fitted windower.
         """
+        reject_bool(self, ["window"])
         check_table(self, X, reset=True)
         return self
 
