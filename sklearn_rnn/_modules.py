@@ -5,6 +5,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+# Above this many distinct lengths in a batch, one packed call is cheaper than
+# one call per length.
+GROUPED_LENGTHS = 8
 
 
 class RecurrentNetwork(nn.Module):
@@ -33,7 +36,8 @@ class RecurrentNetwork(nn.Module):
     ``(batch, n_timesteps, n_features)``. Sequences shorter than
     ``n_timesteps`` are padded at the front and ``lengths`` gives their
     observed steps; the padding never reaches the recurrent layer. A batch
-    without padding takes the fused, unpacked path.
+    without padding, or with a few distinct lengths, takes the fused,
+    unpacked path (once per length); many distinct lengths are packed.
 
     Examples
     --------
@@ -66,17 +70,25 @@ class RecurrentNetwork(nn.Module):
 
     def forward(self, X, lengths=None):
         n_steps = X.shape[1]
-        if lengths is not None:
-            shortest = int(lengths.min())
-            if shortest < n_steps:
-                if int(lengths.max()) == shortest:
-                    # One shared length: dropping the common padding is exact
-                    # and keeps the fused kernels.
-                    X = X[:, n_steps - shortest :]
-                else:
-                    return self.head(self._last_step_packed(X, lengths))
-        out, _ = self.rnn(X)
-        return self.head(out[:, -1])
+        if lengths is None or int(lengths.min()) == n_steps:
+            return self.head(self.rnn(X)[0][:, -1])
+        distinct = torch.unique(lengths)
+        if len(distinct) > GROUPED_LENGTHS:
+            return self.head(self._last_step_packed(X, lengths))
+        # Few lengths (the usual case: a window batch holds at most a few
+        # padded rows): one fused, unpacked call per length, each on its
+        # sequences with the common padding dropped, beats packing by far.
+        order = torch.argsort(lengths, stable=True)
+        counts = torch.bincount(lengths[order] - int(distinct[0]))
+        pieces, start = [], 0
+        for length in distinct.tolist():
+            count = int(counts[length - int(distinct[0])])
+            rows = order[start : start + count].to(X.device)
+            start += count
+            pieces.append(self.rnn(X[rows, n_steps - length :])[0][:, -1])
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(len(order))
+        return self.head(torch.cat(pieces)[inverse.to(X.device)])
 
     def _last_step_packed(self, X, lengths):
         batch, n_steps, _ = X.shape
