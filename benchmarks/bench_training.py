@@ -1,0 +1,320 @@
+"""Training speed: ``RNNRegressor.fit`` against a hand-written PyTorch loop
+and against plain skorch ``NeuralNetRegressor``, on the CPU.
+
+All three train the same network (``sklearn_rnn._modules.RecurrentNetwork``)
+on the same windows with the same batch size, epochs, Adam optimizer, MSE
+loss and torch thread count (the count ``RNNRegressor`` itself trains with).
+
+- ours: ``RNNRegressor(scale_y=False, shuffle=True).fit(W, y)`` where ``W`` is
+  ``SequenceWindower(window=30).fit_transform(X)``, the strided view users
+  get from the windower (its first 29 windows are NaN-padded, shorter
+  sequences, as in any real pipeline).
+- loop: a pre-built contiguous float32 tensor of the same windows (padding
+  as zeros), sliced with a fresh random permutation every epoch; no
+  DataLoader; the epoch loss is accumulated as any real loop would.
+- skorch: ``NeuralNetRegressor`` on the same pre-built float32 tensors with
+  its default DataLoader (per-sample indexing and collation).
+
+Each case runs the three in interleaved rounds; the table gives the median
+seconds per epoch and the median over rounds of the per-round ratios.
+
+    python benchmarks/bench_training.py            # 16 cases (about 10 minutes)
+    python benchmarks/bench_training.py --quick    # 2 small cases
+    python benchmarks/bench_training.py --profile lstm-32-8-64
+    python benchmarks/bench_training.py --candidate ../other-checkout  # A/B a change
+"""
+
+import cProfile
+import importlib.util
+import io
+import os
+import pstats
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from _common import interleaved, machine, median, median_ratio, parser, table
+from skorch import NeuralNetRegressor
+from skorch.callbacks import Callback
+from torch import nn
+
+from sklearn_rnn import RNNRegressor, SequenceWindower
+from sklearn_rnn._modules import RecurrentNetwork
+
+WINDOW = 30
+GOALS = "goals: ours/loop <= 1.05, ours/skorch < 1"
+
+
+@contextmanager
+def torch_threads(n):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _ThreadProbe(Callback):
+    def on_train_begin(self, net, **kwargs):
+        self.threads_ = torch.get_num_threads()
+
+
+def threads_used(cell, hidden):
+    """The intra-op thread count RNNRegressor trains this network with."""
+    probe = _ThreadProbe()
+    X = np.zeros((8, 3, 1), dtype=np.float32)
+    RNNRegressor(cell=cell, hidden_size=hidden, max_epochs=1, callbacks=[probe], device="cpu").fit(
+        X, np.zeros(8)
+    )
+    return probe.threads_
+
+
+def make_data(n, n_features, dtype, padding, seed=0):
+    """Rows of a multivariate series, the windows users get, the same windows
+    as a contiguous float32 tensor, and a target."""
+    rng = np.random.default_rng(seed)
+    rows = np.cumsum(rng.normal(size=(n, n_features)), axis=0)
+    rows = ((rows - rows.mean(0)) / rows.std(0)).astype(dtype)
+    y = np.roll(rows[:, 0], -1) + 0.1 * rng.normal(size=n)
+    windows = SequenceWindower(window=WINDOW, padding=padding).fit_transform(rows)
+    X_t = torch.from_numpy(np.nan_to_num(windows).astype(np.float32))
+    y_t = torch.from_numpy(y.astype(np.float32)[:, None])
+    return windows, y, X_t, y_t
+
+
+def load_candidate(checkout):
+    """The ``sklearn_rnn`` package of another checkout (a proposed change),
+    imported under another name so that both can run in one process."""
+    init = os.path.join(checkout, "sklearn_rnn", "__init__.py")
+    spec = importlib.util.spec_from_file_location(
+        "sklearn_rnn_candidate", init, submodule_search_locations=[os.path.dirname(init)]
+    )
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = package
+    spec.loader.exec_module(package)
+    return package.RNNRegressor
+
+
+def fit_ours(windows, y, cell, hidden, batch, epochs, estimator=RNNRegressor):
+    return estimator(
+        cell=cell,
+        hidden_size=hidden,
+        batch_size=batch,
+        max_epochs=epochs,
+        scale_y=False,
+        shuffle=True,
+        random_state=0,
+        device="cpu",
+    ).fit(windows, y)
+
+
+def fit_loop(X_t, y_t, cell, hidden, batch, epochs, threads):
+    with torch_threads(threads):
+        torch.manual_seed(0)
+        net = RecurrentNetwork(X_t.shape[2], 1, cell=cell, hidden_size=hidden)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        loss_fn = nn.MSELoss()
+        n = len(X_t)
+        net.train()
+        losses = []
+        for _ in range(epochs):
+            order = torch.randperm(n)
+            total = 0.0
+            for start in range(0, n, batch):
+                index = order[start : start + batch]
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(net(X_t[index]), y_t[index])
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(index)
+            losses.append(total / n)
+        return net, losses
+
+
+def fit_skorch(X_t, y_t, cell, hidden, batch, epochs, threads):
+    with torch_threads(threads):
+        torch.manual_seed(0)
+        return NeuralNetRegressor(
+            RecurrentNetwork,
+            module__n_features=X_t.shape[2],
+            module__n_outputs=1,
+            module__cell=cell,
+            module__hidden_size=hidden,
+            criterion=nn.MSELoss,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            batch_size=batch,
+            max_epochs=epochs,
+            iterator_train__shuffle=True,
+            train_split=None,
+            device="cpu",
+            verbose=0,
+        ).fit(X_t, y_t)
+
+
+def all_cases(quick):
+    if quick:
+        return [("lstm", 32, 8, 64), ("gru", 64, 1, 256)]
+    return [
+        (cell, hidden, n_features, batch)
+        for cell in ("lstm", "gru")
+        for hidden in (32, 64)
+        for n_features in (1, 8)
+        for batch in (64, 256)
+    ]
+
+
+def case_name(case):
+    return "-".join(str(v) for v in case)
+
+
+def run_case(case, n, epochs, rounds, dtype, padding, candidate=None):
+    cell, hidden, n_features, batch = case
+    windows, y, X_t, y_t = make_data(n, n_features, dtype, padding)
+    threads = threads_used(cell, hidden)
+    runs = {
+        "ours": lambda: fit_ours(windows, y, cell, hidden, batch, epochs),
+        "loop": lambda: fit_loop(X_t, y_t, cell, hidden, batch, epochs, threads),
+        "skorch": lambda: fit_skorch(X_t, y_t, cell, hidden, batch, epochs, threads),
+    }
+    # One untimed epoch on a slice of the data warms allocators and caches.
+    k = min(n, 4 * batch)
+    fit_ours(windows[:k], y[:k], cell, hidden, batch, 1)
+    fit_loop(X_t[:k], y_t[:k], cell, hidden, batch, 1, threads)
+    fit_skorch(X_t[:k], y_t[:k], cell, hidden, batch, 1, threads)
+    if candidate is not None:
+        runs["candidate"] = lambda: fit_ours(windows, y, cell, hidden, batch, epochs, candidate)
+        fit_ours(windows[:k], y[:k], cell, hidden, batch, 1, candidate)
+    times = interleaved(runs, rounds)
+    per_epoch = {k: median(v) / epochs for k, v in times.items()}
+    row = [
+        f"{cell} h{hidden} f{n_features} b{batch}",
+        threads,
+        f"{per_epoch['ours']:.3f}",
+        f"{per_epoch['loop']:.3f}",
+        f"{per_epoch['skorch']:.3f}",
+        f"{median_ratio(times, 'ours', 'loop'):.3f}",
+        f"{median_ratio(times, 'ours', 'skorch'):.3f}",
+    ]
+    if candidate is not None:
+        row += [
+            f"{per_epoch['candidate']:.3f}",
+            f"{median_ratio(times, 'candidate', 'loop'):.3f}",
+            f"{median_ratio(times, 'candidate', 'skorch'):.3f}",
+            f"{median_ratio(times, 'candidate', 'ours'):.3f}",
+        ]
+    return row
+
+
+def profile(case, n, epochs, dtype, padding, top):
+    """cProfile of ours and of the loop on one case, sorted by own time."""
+    cell, hidden, n_features, batch = case
+    windows, y, X_t, y_t = make_data(n, n_features, dtype, padding)
+    threads = threads_used(cell, hidden)
+    n_batches = -(-n // batch) * epochs
+    for name, run in [
+        ("ours", lambda: fit_ours(windows, y, cell, hidden, batch, epochs)),
+        ("loop", lambda: fit_loop(X_t, y_t, cell, hidden, batch, epochs, threads)),
+    ]:
+        run()
+        prof = cProfile.Profile()
+        prof.enable()
+        run()
+        prof.disable()
+        stream = io.StringIO()
+        stats = pstats.Stats(prof, stream=stream)
+        total = stats.total_tt
+        print(
+            f"\n## {name}: {total:.2f} s under cProfile, "
+            f"{1e6 * total / n_batches:.0f} us per batch ({n_batches} batches)"
+        )
+        stats.sort_stats("tottime").print_stats(top)
+        print("\n".join(stream.getvalue().splitlines()[6:]))
+        if name == "ours":
+            stream.seek(0)
+            stream.truncate()
+            stats.sort_stats("cumulative").print_stats(r"sklearn_rnn|skorch", top)
+            print("\n".join(stream.getvalue().splitlines()[6:]))
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=None, help="epochs per fit")
+    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
+    p.add_argument("--samples", type=int, default=None, help="windows per case")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "float64"],
+        help="dtype of the rows given to the windower (and so of ours' input)",
+    )
+    p.add_argument(
+        "--padding",
+        default="nan",
+        choices=["nan", "zero"],
+        help="windower padding of the first window-1 rows (nan: shorter sequences)",
+    )
+    p.add_argument("--cases", nargs="*", help="only these, e.g. lstm-32-8-64")
+    p.add_argument("--profile", metavar="CASE", help="profile one case instead")
+    p.add_argument(
+        "--candidate",
+        metavar="CHECKOUT",
+        help="also time the sklearn_rnn package of this checkout (a proposed change)",
+    )
+    args = p.parse_args()
+    n = args.samples or (4000 if args.quick else 20000)
+    epochs = args.epochs or (1 if args.quick else 2)
+    rounds = args.rounds or 3
+
+    print(machine())
+    if args.profile:
+        cell, hidden, n_features, batch = args.profile.split("-")
+        case = (cell, int(hidden), int(n_features), int(batch))
+        profile(case, n, epochs, args.dtype, args.padding, top=25)
+        return
+    cases = all_cases(args.quick)
+    if args.cases:
+        cases = [c for c in cases + all_cases(False) if case_name(c) in args.cases]
+        cases = list(dict.fromkeys(cases))
+    print(
+        f"{n} windows of {WINDOW} steps ({args.dtype}, padding={args.padding!r}), "
+        f"{epochs} epoch(s) per fit, median of {rounds} interleaved rounds; {GOALS}\n"
+    )
+    header = [
+        "case",
+        "threads",
+        "ours s/epoch",
+        "loop s/epoch",
+        "skorch s/epoch",
+        "ours/loop",
+        "ours/skorch",
+    ]
+    candidate = None
+    if args.candidate:
+        candidate = load_candidate(args.candidate)
+        print(f"candidate: {sys.modules['sklearn_rnn_candidate'].__file__}")
+        header += ["cand s/epoch", "cand/loop", "cand/skorch", "cand/ours"]
+    rows = []
+    for case in cases:
+        rows.append(run_case(case, n, epochs, rounds, args.dtype, args.padding, candidate))
+        print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    print()
+    print(table(header, rows))
+    ratios_loop = [float(r[5]) for r in rows]
+    ratios_skorch = [float(r[6]) for r in rows]
+    print(
+        f"\nworst ours/loop {max(ratios_loop):.3f} (goal <= 1.05), "
+        f"worst ours/skorch {max(ratios_skorch):.3f} (goal < 1)"
+    )
+    if candidate is not None:
+        print(
+            f"worst candidate/loop {max(float(r[8]) for r in rows):.3f}, "
+            f"worst candidate/skorch {max(float(r[9]) for r in rows):.3f}, "
+            f"median candidate/ours {median([float(r[10]) for r in rows]):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
