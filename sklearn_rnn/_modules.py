@@ -35,9 +35,10 @@ class RecurrentNetwork(nn.Module):
     ``forward(X, lengths=None)`` takes ``X`` of shape
     ``(batch, n_timesteps, n_features)``. Sequences shorter than
     ``n_timesteps`` are padded at the front and ``lengths`` gives their
-    observed steps; the padding never reaches the recurrent layer. A batch
-    without padding, or with a few distinct lengths, takes the fused,
-    unpacked path (once per length); many distinct lengths are packed.
+    observed steps; the padding never reaches the recurrent layer. One-way
+    networks move the padding behind the observations and read the output at
+    the last observed step (one fused call for the whole batch); bidirectional
+    ones run one fused call per distinct length, or pack many lengths.
 
     Examples
     --------
@@ -72,6 +73,8 @@ class RecurrentNetwork(nn.Module):
         n_steps = X.shape[1]
         if lengths is None or int(lengths.min()) == n_steps:
             return self.head(self.rnn(X)[0][:, -1])
+        if not self.rnn.bidirectional:
+            return self.head(self._last_step_causal(X, lengths))
         distinct = torch.unique(lengths)
         if len(distinct) > GROUPED_LENGTHS:
             return self.head(self._last_step_packed(X, lengths))
@@ -90,15 +93,33 @@ class RecurrentNetwork(nn.Module):
         inverse[order] = torch.arange(len(order))
         return self.head(torch.cat(pieces)[inverse.to(X.device)])
 
-    def _last_step_packed(self, X, lengths):
-        batch, n_steps, _ = X.shape
-        lengths_dev = lengths.to(X.device)
-        # Padding sits at the front; packing wants it at the back, so rotate
-        # each sequence left by its number of padding steps.
+    @staticmethod
+    def _padding_to_back(X, lengths_dev):
+        # Padding sits at the front; rotate each sequence left by its number
+        # of padding steps so that its observations come first.
+        n_steps = X.shape[1]
         shift = (n_steps - lengths_dev).unsqueeze(1)
         steps = torch.arange(n_steps, device=X.device).unsqueeze(0)
         index = (steps + shift) % n_steps
-        X = torch.gather(X, 1, index.unsqueeze(2).expand_as(X))
+        return torch.gather(X, 1, index.unsqueeze(2).expand_as(X))
+
+    def _last_step_causal(self, X, lengths):
+        # A one-way recurrence is causal: its output at step t depends on steps
+        # <= t only. With the padding moved behind the observations, the output
+        # at step length-1 is exactly that of the unpadded sequence, and the
+        # whole batch, whatever its mix of lengths, is one fused call.
+        batch = X.shape[0]
+        lengths_dev = lengths.to(X.device)
+        out, _ = self.rnn(self._padding_to_back(X, lengths_dev))
+        last = (lengths_dev - 1).view(batch, 1, 1).expand(batch, 1, out.shape[2])
+        return out.gather(1, last).squeeze(1)
+
+    def _last_step_packed(self, X, lengths):
+        batch = X.shape[0]
+        lengths_dev = lengths.to(X.device)
+        # Both directions of a bidirectional layer must see the observations
+        # only: pack them.
+        X = self._padding_to_back(X, lengths_dev)
         packed = pack_padded_sequence(X, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True)
