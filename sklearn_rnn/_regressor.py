@@ -43,6 +43,8 @@ OPTIMIZERS = {
 # prediction batch may hold: both bound the memory used beyond the input.
 SCAN_ELEMENTS = 1 << 22
 PREDICT_ELEMENTS = 1 << 21
+# Prediction batches are padded to a multiple of this many rows (see predict).
+ROW_TILE = 16
 # Networks whose recurrent state is at most this wide train fastest on one
 # thread: their matrix products are too small to share across cores.
 SMALL_HIDDEN = 128
@@ -574,7 +576,7 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         data = SequenceData(X, lengths)
         net = self.net_
         n_samples, n_steps, n_features = X.shape
-        rows = max(1, PREDICT_ELEMENTS // max(1, n_steps * n_features))
+        rows = max(1, PREDICT_ELEMENTS // (n_steps * n_features) // ROW_TILE) * ROW_TILE
         out = np.empty((n_samples, self.n_outputs_), dtype=np.float64)
         module = net.module_
         training = module.training
@@ -583,7 +585,15 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             with torch.inference_mode(), _thread_policy(self._threads()):
                 for start in range(0, n_samples, rows):
                     (Xb, lb), _ = data.batch(slice(start, start + rows))
-                    out[start : start + len(lb)] = net.infer((Xb, lb)).cpu().numpy()
+                    n = len(lb)
+                    if n % ROW_TILE:
+                        # Matrix kernels round the rows of a partial tile
+                        # differently; whole tiles make each row's prediction
+                        # independent of the rows it is batched with.
+                        fill = ROW_TILE - n % ROW_TILE
+                        Xb = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
+                        lb = torch.cat([lb, lb.new_full((fill,), n_steps)])
+                    out[start : start + n] = net.infer((Xb, lb))[:n].cpu().numpy()
         finally:
             module.train(training)
         out *= self._y_scale

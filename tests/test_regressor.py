@@ -961,3 +961,14 @@ def test_device_resident_batches_equal_cpu_batches(shuffle_index):
         assert torch.equal(xa, xb)
         assert torch.equal(la, lb)
         assert torch.equal(ya, yb)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell):
+    # predict(X)[i] must be predict(X[i:i+1])[i]: scoring a subset, or a
+    # last row alone for a forecast, gives exactly the numbers of the full call.
+    X, y = make_sequences(n=45)
+    model = RNNRegressor(**{**TINY, "cell": cell, "hidden_size": 16}).fit(X, y)
+    full = model.predict(X)
+    for rows in [slice(0, 1), slice(3, 4), slice(5, 12), slice(7, 40), slice(44, 45)]:
+        assert_array_equal(model.predict(X[rows]), full[rows])
