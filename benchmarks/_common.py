@@ -7,10 +7,12 @@ machine whose load changes during the run shifts both sides alike.
 """
 
 import argparse
+import importlib.util
 import multiprocessing
 import os
 import platform
 import statistics
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -52,6 +54,19 @@ def machine():
         f"Python {platform.python_version()}; sklearn_rnn {sklearn_rnn.__version__} "
         f"from {os.path.dirname(sklearn_rnn.__file__)}"
     )
+
+
+def load_candidate(checkout):
+    """The ``sklearn_rnn`` package of another checkout (a proposed change),
+    imported under another name so that both can run in one process."""
+    init = os.path.join(checkout, "sklearn_rnn", "__init__.py")
+    spec = importlib.util.spec_from_file_location(
+        "sklearn_rnn_candidate", init, submodule_search_locations=[os.path.dirname(init)]
+    )
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = package
+    spec.loader.exec_module(package)
+    return package.RNNRegressor
 
 
 def interleaved(runs, rounds):

@@ -11,6 +11,7 @@ model reads with their padding skipped; the raw module gets zeros there).
     python benchmarks/bench_predict.py
     python benchmarks/bench_predict.py --quick
     python benchmarks/bench_predict.py --profile     # cProfile of 1-window calls
+    python benchmarks/bench_predict.py --candidate ../other-checkout  # A/B a change
 """
 
 import cProfile
@@ -19,7 +20,7 @@ import time
 
 import numpy as np
 import torch
-from _common import machine, median, parser, table
+from _common import load_candidate, machine, median, parser, table
 
 from sklearn_rnn import RNNRegressor, SequenceWindower
 
@@ -27,11 +28,11 @@ WINDOW = 30
 N_FEATURES = 8
 
 
-def fitted_model(hidden):
+def fitted_model(hidden, estimator):
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(2000, N_FEATURES)).astype(np.float32)
     windows = SequenceWindower(window=WINDOW).fit_transform(rows)
-    model = RNNRegressor(hidden_size=hidden, max_epochs=1, random_state=0, device="cpu")
+    model = estimator(hidden_size=hidden, max_epochs=1, random_state=0, device="cpu")
     return model.fit(windows, rows[:, 0])
 
 
@@ -48,28 +49,39 @@ def predict_threads(model):
     return seen[0]
 
 
-def timed_pair(ours, raw, calls, rounds):
-    """Interleaved rounds of ``calls`` calls each; per-call seconds."""
-    t_ours, t_raw = [], []
+def timed(runs, calls, rounds):
+    """Interleaved rounds of ``calls`` calls of each run; per-call seconds."""
+    times = {name: [] for name in runs}
+    names = list(runs)
     for r in range(rounds):
-        for name in ("ours", "raw") if r % 2 == 0 else ("raw", "ours"):
-            fn, out = (ours, t_ours) if name == "ours" else (raw, t_raw)
+        for name in names if r % 2 == 0 else names[::-1]:
             start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            out.append((time.perf_counter() - start) / calls)
-    return t_ours, t_raw
+            runs[name](calls)
+            times[name].append((time.perf_counter() - start) / calls)
+    return times
+
+
+def ratio(times, num, den):
+    return median([a / b for a, b in zip(times[num], times[den], strict=True)])
 
 
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--hidden", type=int, default=64, help="hidden_size of the model")
     p.add_argument("--profile", action="store_true", help="profile 1-window calls")
+    p.add_argument(
+        "--candidate",
+        metavar="CHECKOUT",
+        help="also time the sklearn_rnn package of this checkout (a proposed change)",
+    )
     args = p.parse_args()
     n = 2000 if args.quick else 10000
     rounds = 5 if args.quick else 9
     print(machine())
-    model = fitted_model(args.hidden)
+    model = fitted_model(args.hidden, RNNRegressor)
+    candidate = None
+    if args.candidate:
+        candidate = fitted_model(args.hidden, load_candidate(args.candidate))
     module = model.module_
     threads = predict_threads(model)
     rng = np.random.default_rng(1)
@@ -88,8 +100,18 @@ def main():
         pstats.Stats(prof).sort_stats("tottime").print_stats(20)
         return
 
-    def raw_call(X):
-        def run():
+    def repeat(fn):
+        def run(calls):
+            for _ in range(calls):
+                fn()
+
+        return run
+
+    def raw(X, preset=False):
+        # The raw module at the thread count predict uses, switching threads
+        # around each call as predict does; with ``preset``, threads are set
+        # once for all calls: the floor a caller who manages threads reaches.
+        def one():
             before = torch.get_num_threads()
             torch.set_num_threads(threads)
             try:
@@ -98,15 +120,21 @@ def main():
             finally:
                 torch.set_num_threads(before)
 
-        return run
+        def preset_run(calls):
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                with torch.inference_mode():
+                    for _ in range(calls):
+                        module(X).numpy()
+            finally:
+                torch.set_num_threads(before)
 
-    def raw_call_same_threads(X):
-        def run():
-            with torch.inference_mode():
-                return module(X).numpy()
+        return preset_run if preset else repeat(one)
 
-        return run
-
+    header = ["case", "ours us", "raw module us", "ours/raw", "ours - raw us"]
+    if candidate is not None:
+        header += ["cand us", "cand/raw", "cand/ours"]
     cases = []
     for label, windows, count in [
         ("1 window", full[:1], 1),
@@ -114,35 +142,31 @@ def main():
         (f"{n} windows, first {WINDOW - 1} padded", padded, n),
     ]:
         X_t = torch.from_numpy(np.nan_to_num(windows).astype(np.float32))
-        calls = 300 if count == 1 else 1
-        model.predict(windows)
-        # The raw reference runs at the thread count predict uses; the 1-window
-        # case also shows the raw call when threads are already set (no
-        # set_num_threads round trip), i.e. the floor a caller could reach.
-        t_ours, t_raw = timed_pair(
-            lambda w=windows: model.predict(w), raw_call(X_t), calls, rounds
-        )
-        ratios = [a / b for a, b in zip(t_ours, t_raw, strict=True)]
+        runs = {"ours": repeat(lambda w=windows: model.predict(w)), "raw": raw(X_t)}
+        if count == 1:
+            runs["raw, threads preset"] = raw(X_t, preset=True)
+        if candidate is not None:
+            runs["cand"] = repeat(lambda w=windows: candidate.predict(w))
+        for run in runs.values():
+            run(1)
+        times = timed(runs, 300 if count == 1 else 1, rounds)
+        t = {k: median(v) for k, v in times.items()}
+        raw_us = f"{1e6 * t['raw']:.0f}"
+        if count == 1:
+            raw_us += f" ({1e6 * t['raw, threads preset']:.0f} threads preset)"
         row = [
             label,
-            f"{1e6 * median(t_ours):.0f}",
-            f"{1e6 * median(t_raw):.0f}",
-            f"{median(ratios):.2f}",
-            f"{1e6 * (median(t_ours) - median(t_raw)):.0f}",
+            f"{1e6 * t['ours']:.0f}",
+            raw_us,
+            f"{ratio(times, 'ours', 'raw'):.2f}",
+            f"{1e6 * (t['ours'] - t['raw']):.0f}",
         ]
-        if count == 1:
-            before = torch.get_num_threads()
-            torch.set_num_threads(threads)
-            try:
-                _, t_floor = timed_pair(
-                    lambda w=windows: model.predict(w),
-                    raw_call_same_threads(X_t),
-                    calls,
-                    rounds,
-                )
-            finally:
-                torch.set_num_threads(before)
-            row[2] += f" ({1e6 * median(t_floor):.0f} w/o thread switch)"
+        if candidate is not None:
+            row += [
+                f"{1e6 * t['cand']:.0f}",
+                f"{ratio(times, 'cand', 'raw'):.2f}",
+                f"{ratio(times, 'cand', 'ours'):.2f}",
+            ]
         cases.append(row)
         print(" | ".join(row), flush=True)
     print(
@@ -151,7 +175,7 @@ def main():
         f"{rounds} interleaved rounds. Goal: ours/raw <= 1.1 at {n} windows, a small "
         "fixed cost for 1 window."
     )
-    print(table(["case", "ours us", "raw module us", "ours/raw", "ours - raw us"], cases))
+    print(table(header, cases))
 
 
 if __name__ == "__main__":

@@ -25,16 +25,14 @@ seconds per epoch and the median over rounds of the per-round ratios.
 """
 
 import cProfile
-import importlib.util
 import io
-import os
 import pstats
 import sys
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-from _common import interleaved, machine, median, median_ratio, parser, table
+from _common import interleaved, load_candidate, machine, median, median_ratio, parser, table
 from skorch import NeuralNetRegressor
 from skorch.callbacks import Callback
 from torch import nn
@@ -82,19 +80,6 @@ def make_data(n, n_features, dtype, padding, seed=0):
     X_t = torch.from_numpy(np.nan_to_num(windows).astype(np.float32))
     y_t = torch.from_numpy(y.astype(np.float32)[:, None])
     return windows, y, X_t, y_t
-
-
-def load_candidate(checkout):
-    """The ``sklearn_rnn`` package of another checkout (a proposed change),
-    imported under another name so that both can run in one process."""
-    init = os.path.join(checkout, "sklearn_rnn", "__init__.py")
-    spec = importlib.util.spec_from_file_location(
-        "sklearn_rnn_candidate", init, submodule_search_locations=[os.path.dirname(init)]
-    )
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = package
-    spec.loader.exec_module(package)
-    return package.RNNRegressor
 
 
 def fit_ours(windows, y, cell, hidden, batch, epochs, estimator=RNNRegressor):
