@@ -270,11 +270,12 @@ class SequenceNet(NeuralNet):
                 self.notify("on_epoch_end", **on_epoch_kwargs)
                 train_loss = self.history[-1, "train_loss"]
                 if not math.isfinite(train_loss):
+                    epoch = self.history[-1, "epoch"]
                     # The epochs before may already have pushed the weights to
                     # the edge; go back to where this call started.
                     load_state(self, start[0])
                     del self.history[start[1] :]
-                    raise FloatingPointError(train_loss)
+                    raise FloatingPointError(train_loss, epoch)
                 if self.stop_training_:
                     break
                 last_good = state_copy(self), len(self.history)

@@ -430,9 +430,9 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
             except FloatingPointError as exc:
                 raise ValueError(
                     f"Training diverged: the training loss became {exc.args[0]} in epoch "
-                    f"{len(net.history) + 1}. Lower lr (now {self.lr}), set "
-                    "max_grad_norm to clip gradients, or scale X (e.g. StandardScaler); "
-                    "keep scale_y=True for targets of large magnitude."
+                    f"{exc.args[1]}. Lower lr (now {self.lr}), set max_grad_norm to clip "
+                    "gradients, or scale X (e.g. StandardScaler); keep scale_y=True for "
+                    "targets of large magnitude. The model is left as it was before this call."
                 ) from None
 
         if not keep:
