@@ -28,7 +28,6 @@ import cProfile
 import io
 import pstats
 import sys
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -39,19 +38,10 @@ from torch import nn
 
 from sklearn_rnn import RNNRegressor, SequenceWindower
 from sklearn_rnn._modules import RecurrentNetwork
+from sklearn_rnn._regressor import _thread_policy
 
 WINDOW = 30
 GOALS = "goals: ours/loop <= 1.05, ours/skorch < 1"
-
-
-@contextmanager
-def torch_threads(n):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class _ThreadProbe(Callback):
@@ -96,7 +86,7 @@ def fit_ours(windows, y, cell, hidden, batch, epochs, estimator=RNNRegressor):
 
 
 def fit_loop(X_t, y_t, cell, hidden, batch, epochs, threads):
-    with torch_threads(threads):
+    with _thread_policy(threads):
         torch.manual_seed(0)
         net = RecurrentNetwork(X_t.shape[2], 1, cell=cell, hidden_size=hidden)
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -119,7 +109,7 @@ def fit_loop(X_t, y_t, cell, hidden, batch, epochs, threads):
 
 
 def fit_skorch(X_t, y_t, cell, hidden, batch, epochs, threads):
-    with torch_threads(threads):
+    with _thread_policy(threads):
         torch.manual_seed(0)
         return NeuralNetRegressor(
             RecurrentNetwork,
