@@ -171,7 +171,8 @@ class SequenceNet(NeuralNet):
     """skorch ``NeuralNet`` specialised for :class:`SequenceData` batches.
 
     Extra attributes set by the estimator: ``pass_lengths`` (the module's
-    ``forward`` takes ``lengths``), ``max_grad_norm``.
+    ``forward`` takes ``lengths``), ``max_grad_norm``, and ``n_outputs`` (set
+    for custom modules, whose output shape is then checked every batch).
     """
 
     pass_lengths = True

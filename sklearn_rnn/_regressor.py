@@ -514,7 +514,10 @@ class RNNRegressor(RegressorMixin, BaseEstimator):
         )
         net.pass_lengths = _accepts(module.forward, "lengths")
         net.max_grad_norm = self.max_grad_norm
-        net.n_outputs = n_outputs
+        if self.module is not None:
+            # Checked per batch for custom modules only: the built-in network
+            # always returns (batch, n_outputs).
+            net.n_outputs = n_outputs
         try:
             # float32 weights whatever the caller's torch.set_default_dtype.
             with _default_dtype(torch.float32):
@@ -889,16 +892,6 @@ def _check_module_class(module):
         )
 
 
-@contextmanager
-def _default_dtype(dtype):
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 def _accepts(function, name):
     """Whether ``function`` takes keyword ``name`` (or ``**kwargs``)."""
     try:
@@ -942,17 +935,23 @@ def _seeded(seed, device):
 
 
 @contextmanager
-def _thread_policy(n_threads):
-    """Run with ``n_threads`` intra-op threads (None: as set), then restore."""
-    if n_threads is None:
+def _temporarily(get, set_, value):
+    """Run with ``set_(value)`` (None: as it is), then restore what ``get()`` gave."""
+    before = get()
+    if value is None or value == before:
         yield
         return
-    before = torch.get_num_threads()
-    if before == n_threads:
-        yield
-        return
-    torch.set_num_threads(n_threads)
+    set_(value)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        set_(before)
+
+
+def _thread_policy(n_threads):
+    """Run with ``n_threads`` intra-op threads (None: as set), then restore."""
+    return _temporarily(torch.get_num_threads, torch.set_num_threads, n_threads)
+
+
+def _default_dtype(dtype):
+    return _temporarily(torch.get_default_dtype, torch.set_default_dtype, dtype)
