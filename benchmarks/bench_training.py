@@ -38,7 +38,7 @@ from torch import nn
 
 from sklearn_rnn import RNNRegressor, SequenceWindower
 from sklearn_rnn._modules import RecurrentNetwork
-from sklearn_rnn._regressor import _thread_policy
+from sklearn_rnn._runtime import thread_policy as _thread_policy
 
 WINDOW = 30
 GOALS = "goals: ours/loop <= 1.05, ours/skorch < 1"

@@ -270,7 +270,6 @@ def test_pipeline_loaded_in_a_fresh_process_predicts_the_same(
 def _set_version(monkeypatch, version):
     monkeypatch.setattr(sklearn_rnn, "__version__", version)
     monkeypatch.setattr(sklearn_rnn._version, "__version__", version)
-    monkeypatch.setattr(sklearn_rnn._regressor, "__version__", version)
 
 
 def test_pickle_loaded_under_the_same_version_does_not_warn(fitted_pipeline, tmp_path):

@@ -902,7 +902,7 @@ def test_round_trip_in_a_new_process(fitted, tmp_path):
 def test_pickle_records_the_version(fitted, monkeypatch):
     model, X = fitted
     assert model.__getstate__()["_sklearn_rnn_version"] == sklearn_rnn.__version__
-    monkeypatch.setattr("sklearn_rnn._regressor.__version__", "0.0.1")
+    monkeypatch.setattr("sklearn_rnn._version.__version__", "0.0.1")
     old = pickle.dumps(model)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match="0.0.1") as record:
@@ -941,8 +941,8 @@ def test_device_resident_batches_equal_cpu_batches(shuffle_index):
     # Off the CPU the training data move to the device once, as a tensor with
     # the window view's strides. The same code runs with device="cpu" here, so
     # the layout logic that the GPU path relies on is checked without a GPU.
-    from sklearn_rnn._net import SequenceData
-    from sklearn_rnn._regressor import observed_lengths
+    from sklearn_rnn._inputs import observed_lengths
+    from sklearn_rnn._training import SequenceData
 
     rng = np.random.default_rng(0)
     windows = SequenceWindower(window=7).fit_transform(rng.normal(size=(50, 3)))
@@ -956,10 +956,10 @@ def test_device_resident_batches_equal_cpu_batches(shuffle_index):
 
     index = rng.permutation(35)[:9] if shuffle_index else slice(0, 9)
     for a, b in [(on_cpu, resident), (on_cpu.subset(slice(5, 40)), resident.subset(slice(5, 40)))]:
-        (xa, la), (ya, _) = a.batch(index)
-        (xb, lb), (yb, _) = b.batch(index)
-        assert torch.equal(xa, xb)
-        assert torch.equal(la, lb)
+        xa, ya = a.batch(index)
+        xb, yb = b.batch(index)
+        assert torch.equal(xa["X"], xb["X"])
+        assert torch.equal(xa["lengths"], xb["lengths"])
         assert torch.equal(ya, yb)
 
 

@@ -1147,7 +1147,7 @@ def test_warm_start_and_partial_fit_use_the_current_parameters():
     group = model.net_.optimizer_.param_groups[0]
     assert group["lr"] == 0.05
     assert group["weight_decay"] == 0.01
-    assert model.net_.max_grad_norm == 1.0
+    assert dict(model.net_.callbacks_)["sklearn_rnn_grad_clip"].gradient_clip_value == 1.0
     assert model.net_.iterator_train__shuffle is False
     model.set_params(lr=0.02)
     model.partial_fit(X3, Y)
@@ -1382,7 +1382,7 @@ def test_corrupted_file_never_loads_silently(fitted3, how):
 
 def test_version_mismatch_warns(fitted3, monkeypatch):
     data = _saved(fitted3, "joblib")
-    monkeypatch.setattr(sklearn_rnn._regressor, "__version__", "999.0")
+    monkeypatch.setattr(sklearn_rnn._version, "__version__", "999.0")
     saved_with = re.escape(sklearn_rnn.__version__)
     with pytest.warns(
         InconsistentVersionWarning, match=rf"sklearn_rnn version {saved_with} when using .*999.0"

@@ -1,5 +1,12 @@
 """The skorch side of training: batching straight from (strided) arrays, a
-time-ordered validation split, early stopping, progress and interruption."""
+time-ordered validation split, early stopping, progress and interruption.
+
+Batches follow skorch's conventions, so that skorch's own callbacks work: a
+batch is ``(Xi, yi)`` with ``Xi = {"X": ..., "lengths": ...}`` (plus
+``"sample_weight"`` for weighted fits, as skorch's documentation suggests) and
+``yi`` the target tensor. Nothing here assumes regression: the loss is
+reduced per sample, whatever shape the criterion returns.
+"""
 
 import copy
 import math
@@ -18,7 +25,9 @@ class SequenceData(torch.utils.data.Dataset):
     batches are gathered from it one batch at a time, so the 3-D array is
     never copied whole. With ``device`` given, the data are moved there once
     (see :func:`device_tensor`) and batches are gathered on the device.
-    ``y`` and ``weight`` are float32 tensors or None.
+    Float ``X`` reaches the network as float32 with padding set to 0; integer
+    ``X`` (token ids) as int64. ``y`` (any dtype the loss needs) and
+    ``weight`` (float32) are tensors or None.
     """
 
     def __init__(self, X, lengths, y=None, weight=None, device=None, tensor=None):
@@ -37,11 +46,6 @@ class SequenceData(torch.utils.data.Dataset):
     def __len__(self):
         return self.X.shape[0]
 
-    def __getitem__(self, i):
-        # Single-item access, for callers that wrap this in a DataLoader.
-        (Xb, lb), (yb, wb) = self.batch(np.array([i]))
-        return (Xb[0], lb[0]), (None if yb is None else yb[0], None if wb is None else wb[0])
-
     def subset(self, rows):
         """The rows ``rows`` (a slice), sharing memory with this data."""
         return SequenceData(
@@ -53,7 +57,7 @@ class SequenceData(torch.utils.data.Dataset):
         )
 
     def batch(self, index):
-        """One batch ``((X, lengths), (y, weight))`` from an index array or slice."""
+        """One batch ``(Xi, y)`` from an index array or slice (see the module's doc)."""
         lengths = torch.from_numpy(np.ascontiguousarray(self.lengths[index]))
         if self.tensor is not None:
             if isinstance(index, np.ndarray):
@@ -61,19 +65,24 @@ class SequenceData(torch.utils.data.Dataset):
             Xb = self.tensor[index]
         else:
             Xb = self.X[index]
-            if self.padded and int(lengths.min()) < Xb.shape[1]:
-                # Padding steps reach the network as zeros (and are skipped by
-                # the built-in module); NaN is only ever leading padding here.
-                Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
-            Xb = np.ascontiguousarray(Xb, dtype=np.float32)
+            if Xb.dtype.kind in "iu":
+                dtype = np.int64
+            else:
+                dtype = np.float32
+                if self.padded and int(lengths.min()) < Xb.shape[1]:
+                    # Padding steps reach the network as zeros (and are skipped
+                    # by the built-in module); NaN is only ever leading padding.
+                    Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
+            Xb = np.ascontiguousarray(Xb, dtype=dtype)
             if not Xb.flags.writeable:
                 Xb = Xb.copy()
             Xb = torch.from_numpy(Xb)
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index)
-        yb = None if self.y is None else self.y[index]
-        wb = None if self.weight is None else self.weight[index]
-        return (Xb, lengths), (yb, wb)
+        Xi = {"X": Xb, "lengths": lengths}
+        if self.weight is not None:
+            Xi["sample_weight"] = self.weight[index]
+        return Xi, None if self.y is None else self.y[index]
 
 
 def device_tensor(X, device):
@@ -170,13 +179,15 @@ def check_output(out, name, expected):
 class SequenceNet(NeuralNet):
     """skorch ``NeuralNet`` specialised for :class:`SequenceData` batches.
 
+    Training runs through skorch's own ``train_step``/``get_loss``/callback
+    contract; only ``infer`` (the lengths and the sample weights travel in the
+    batch's ``X`` dict) and ``get_loss`` (per-sample weighting) are specialised.
     Extra attributes set by the estimator: ``pass_lengths`` (the module's
-    ``forward`` takes ``lengths``), ``max_grad_norm``, and ``n_outputs`` (set
-    for custom modules, whose output shape is then checked every batch).
+    ``forward`` takes ``lengths``), and ``n_outputs`` (set for custom modules,
+    whose output shape is then checked every batch).
     """
 
     pass_lengths = True
-    max_grad_norm = None
     n_outputs = None
 
     def get_default_callbacks(self):
@@ -187,10 +198,9 @@ class SequenceNet(NeuralNet):
         ]
 
     def infer(self, x, **fit_params):
-        X, lengths = x
-        X = X.to(self.device, non_blocking=True)
+        X = x["X"].to(self.device, non_blocking=True)
         if self.pass_lengths:
-            out = self.module_(X, lengths=lengths)
+            out = self.module_(X, lengths=x["lengths"])
         else:
             out = self.module_(X)
         if self.n_outputs is not None:
@@ -198,46 +208,14 @@ class SequenceNet(NeuralNet):
         return out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, weight = y_true
-        y = y.to(self.device, non_blocking=True)
-        losses = self.criterion_(y_pred, y)
+        y_true = y_true.to(self.device, non_blocking=True)
+        losses = self.criterion_(y_pred, y_true)
+        weight = X.get("sample_weight") if isinstance(X, dict) else None
         if weight is None:
             return losses.mean()
-        weight = weight.to(self.device, non_blocking=True)
-        return (losses.mean(dim=1) * weight).mean()
-
-    def train_step(self, batch, **fit_params):
-        Xi, yi = batch
-        step = {}
-
-        # Every torch optimizer accepts a closure; LBFGS needs one (it
-        # re-evaluates the loss), the others call it once.
-        def closure():
-            self.optimizer_.zero_grad(set_to_none=True)
-            y_pred = self.infer(Xi)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            loss.backward()
-            if self.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.max_grad_norm)
-            self.notify("on_grad_computed", named_parameters=None, batch=batch, training=True)
-            step.setdefault("loss", loss)
-            step.setdefault("y_pred", y_pred)
-            return loss
-
-        self.optimizer_.step(closure)
-        return step
-
-    def validation_step(self, batch, **fit_params):
-        Xi, yi = batch
-        with torch.no_grad():
-            y_pred = self.infer(Xi)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        if iterator is not None:
-            self.module_.train(training)
-        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if losses.dim() > 1:
+            losses = losses.reshape(losses.shape[0], -1).mean(dim=1)
+        return (losses * weight.to(self.device, non_blocking=True)).mean()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``epochs`` epochs, stopping early when a callback asks.

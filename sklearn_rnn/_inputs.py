@@ -1,0 +1,200 @@
+"""Sequence inputs of the networks: checks, observed lengths, targets and weights.
+
+No torch here: everything works on numpy arrays, so that a bad input is refused
+before any network is built.
+"""
+
+import numpy as np
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_sample_weight,
+    _get_feature_names,
+    check_array,
+    check_consistent_length,
+)
+
+from ._validation import FLOAT_DTYPES, numeric_input
+
+# Rows of a 3-D array scanned at once for NaN structure: bounds the memory
+# used beyond the input.
+SCAN_ELEMENTS = 1 << 22
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_sequences(estimator, X, *, reset):
+    """Validate sequence input ``X`` for ``estimator``.
+
+    Returns ``X`` as 3-D ``(n, steps, features)``, the observed lengths, and
+    what fit records about the input (``(n_features_in, ndim, names)``, or None
+    when ``reset`` is False); :func:`set_input` records it once fit succeeds.
+    """
+    # A float ndarray such as the windower's has nothing for check_array to
+    # convert and no names to compare: skipping them saves about 250 us,
+    # most of the fixed cost of a one-window predict.
+    plain = (
+        not reset
+        and type(X) is np.ndarray
+        and X.ndim == 3
+        and X.dtype in (np.float32, np.float64)
+        and X.size > 0
+        and not hasattr(estimator, "feature_names_in_")
+    )
+    names = _get_feature_names(X) if reset else None
+    if not plain:
+        if not reset:
+            _check_feature_names(estimator, X, reset=False)
+        with numeric_input("X"):
+            X = check_array(
+                X,
+                dtype=FLOAT_DTYPES,
+                allow_nd=True,
+                ensure_all_finite=False,
+                input_name="X",
+                estimator=estimator,
+            )
+    if X.ndim == 2:
+        # 2-D input has no padding convention: NaN there is an error.
+        try:
+            X = check_array(X, dtype=None, input_name="X", estimator=estimator)
+        except ValueError as exc:
+            if "NaN" not in str(exc):
+                raise
+            raise ValueError(
+                "Input X contains NaN. 2-D X holds fixed-length univariate "
+                "sequences, so NaN there is not padding: pass 3-D X of shape "
+                "(n_samples, n_timesteps, 1) with leading NaN steps for shorter "
+                "sequences (as SequenceWindower makes), or impute the values."
+            ) from None
+    ndim = X.ndim
+    if ndim == 2:
+        n_features_in = X.shape[1]
+        X = X[:, :, None]
+    elif ndim == 3:
+        n_features_in = X.shape[2]
+        if X.shape[1] == 0 or X.shape[2] == 0:
+            raise ValueError(
+                f"X has shape {X.shape}: each sample needs at least one time step and one feature."
+            )
+    else:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_timesteps) or 3-D (n_samples, "
+            f"n_timesteps, n_features); got {X.ndim} dimensions, shape {X.shape}."
+        )
+    lengths = observed_lengths(X)
+    if reset:
+        return X, lengths, (n_features_in, ndim, names)
+    fitted_ndim = estimator._input_ndim
+    if n_features_in != estimator.n_features_in_ or (fitted_ndim == 3 and ndim != 3):
+        expected = (
+            f"3-D X with {estimator.n_features_in_} feature(s) on the last axis"
+            if fitted_ndim == 3
+            else f"2-D X with {estimator.n_features_in_} columns (time steps)"
+        )
+        got = f"{ndim}-D X of shape {X.shape[:ndim]}"
+        raise ValueError(
+            f"X has {n_features_in} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_features_in_} features as input: it was fitted on "
+            f"{expected}; got {got}."
+        )
+    return X, lengths, None
+
+
+def set_input(estimator, info):
+    """Record what :func:`check_sequences` returned for the fitted input."""
+    estimator.n_features_in_, estimator._input_ndim, names = info
+    if names is not None:
+        estimator.feature_names_in_ = names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def observed_lengths(X):
+    """Observed steps per sequence of a 3-D float array, checking its values.
+
+    Leading all-NaN steps are padding. Any inf, a step only partly NaN, a NaN
+    step after an observed one, a sequence with no observed step, or a value
+    beyond float32's range (the network's precision, where it would become
+    inf) raises ValueError. Scans a bounded number of rows at a time, so a
+    strided view (the windower's output) is never expanded whole.
+    """
+    n_samples, n_steps, n_features = X.shape
+    lengths = np.full(n_samples, n_steps, dtype=np.int64)
+    rows = max(1, SCAN_ELEMENTS // (n_steps * n_features))
+    for start in range(0, n_samples, rows):
+        block = X[start : start + rows]
+        if block.size and -FLOAT32_MAX <= block.min() and block.max() <= FLOAT32_MAX:
+            continue  # all finite, in range: the common case, two passes, no copies
+        if np.isinf(block).any():
+            raise ValueError(
+                "X contains infinity. Only leading NaN steps (padding) are allowed in "
+                "3-D X; replace or drop the infinite values."
+            )
+        with np.errstate(invalid="ignore"):
+            peak = np.nanmax(np.abs(block), initial=0.0)
+        if peak > FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values too large for float32, the network's precision "
+                f"(largest magnitude {peak:.3g} > {FLOAT32_MAX:.3g}); scale X, e.g. with "
+                "StandardScaler."
+            )
+        missing = np.isnan(block)
+        step_missing = missing.all(axis=2)
+        partial = np.flatnonzero((missing.any(axis=2) & ~step_missing).any(axis=1))
+        if partial.size:
+            raise ValueError(
+                f"X[{start + partial[0]}] has a time step with only some features NaN. "
+                "NaN may only fill whole leading steps (padding before the first "
+                "observation); impute missing values before the network."
+            )
+        n_leading = np.argmin(step_missing, axis=1)
+        empty = np.flatnonzero(step_missing.all(axis=1))
+        if empty.size:
+            raise ValueError(
+                f"X[{start + empty[0]}] has no observed time step (all NaN). Each "
+                "sequence needs at least one observed step; drop such samples."
+            )
+        inner = np.flatnonzero(step_missing.sum(axis=1) != n_leading)
+        if inner.size:
+            raise ValueError(
+                f"X[{start + inner[0]}] has a NaN step after an observed one. NaN may "
+                "only fill leading steps (padding before the first observation); "
+                "impute missing values inside a sequence before the network."
+            )
+        lengths[start : start + len(block)] -= n_leading
+    return lengths
+
+
+def check_target(estimator, X, y, *, dtype=FLOAT_DTYPES):
+    """``y`` as a 1-D or 2-D array with one row per sequence of ``X``."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    with numeric_input("y"):
+        y = check_array(y, ensure_2d=False, dtype=dtype, input_name="y", estimator=estimator)
+    if y.ndim > 2:
+        raise ValueError(
+            f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got shape {y.shape}."
+        )
+    check_consistent_length(X, y)
+    return y
+
+
+def check_weights(sample_weight, X):
+    """Non-negative float64 sample weights for ``X``, or None."""
+    if sample_weight is None:
+        return None
+    with numeric_input("sample_weight"):
+        return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
+
+def relative_weights(sample_weight):
+    """Weights divided by their mean (so the loss keeps its scale), or None."""
+    if sample_weight is None:
+        return None
+    mean_weight = sample_weight.mean()
+    if mean_weight <= 0:
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a positive weight."
+        )
+    return sample_weight / mean_weight
