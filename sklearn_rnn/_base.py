@@ -32,13 +32,22 @@ from ._runtime import (
     seeded,
     thread_policy,
 )
-from ._training import BatchIterator, EarlyStopping, Progress, SequenceData, SequenceNet, TailSplit
+from ._training import (
+    BatchIterator,
+    EarlyStopping,
+    Progress,
+    SequenceData,
+    SequenceNet,
+    TailSplit,
+    infer_batches,
+)
 from ._validation import reject_bool
 
 # The elements a prediction batch may hold: bounds the memory used beyond the
 # input.
 PREDICT_ELEMENTS = 1 << 21
-# Prediction batches are padded to a multiple of this many rows (see _forward).
+# Prediction batches of the built-in network are padded to a multiple of this
+# many rows (see _training.infer_batches).
 ROW_TILE = 16
 # Networks whose recurrent state is at most this wide train fastest on one
 # thread: their matrix products are too small to share across cores.
@@ -368,33 +377,9 @@ class BaseRNN(BaseEstimator):
             gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
             width = max(width, gates * self.hidden_size * (2 if self.bidirectional else 1))
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        module = net.module_
-        training = module.training
-        if training:
-            module.eval()
-        out = None
-        try:
-            with torch.inference_mode(), thread_policy(self._threads()):
-                for start in range(0, n_samples, rows):
-                    Xi, _ = data.batch(slice(start, start + rows))
-                    n = len(Xi["lengths"])
-                    if n % ROW_TILE and self.module is None:
-                        # Matrix kernels round the rows of a partial tile
-                        # differently; whole tiles make each row's prediction
-                        # independent of the rows it is batched with. (A
-                        # custom module gets exactly the rows asked for.)
-                        fill = ROW_TILE - n % ROW_TILE
-                        Xb, lb = Xi["X"], Xi["lengths"]
-                        Xi["X"] = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
-                        Xi["lengths"] = torch.cat([lb, lb.new_full((fill,), n_steps)])
-                    chunk = net.infer(Xi)[:n].cpu().numpy()
-                    if out is None:
-                        out = np.empty((n_samples, chunk.shape[1]), dtype=np.float64)
-                    out[start : start + n] = chunk
-        finally:
-            if training:
-                module.train()
-        return out
+        with thread_policy(self._threads()):
+            # A custom module gets exactly the rows asked for.
+            return infer_batches(net, data, rows, ROW_TILE if self.module is None else None)
 
     # -------------------------------------------------- fitted state, pickling
 

@@ -268,6 +268,39 @@ class SequenceNet(NeuralNet):
         return self
 
 
+def infer_batches(net, data, rows, tile=None):
+    """The module's outputs for all of ``data``, ``rows`` sequences at a time,
+    as a float64 array, in inference mode.
+
+    With ``tile``, each batch is padded to a multiple of ``tile`` rows: matrix
+    kernels round the rows of a partial tile differently, and whole tiles make
+    each row's output independent of the rows it is batched with.
+    """
+    module = net.module_
+    training = module.training
+    if training:
+        module.eval()
+    out = None
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(data), rows):
+                Xi, _ = data.batch(slice(start, start + rows))
+                n = len(Xi["lengths"])
+                if tile and n % tile:
+                    fill = tile - n % tile
+                    Xb, lb = Xi["X"], Xi["lengths"]
+                    Xi["X"] = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
+                    Xi["lengths"] = torch.cat([lb, lb.new_full((fill,), Xb.shape[1])])
+                chunk = net.infer(Xi)[:n].cpu().numpy()
+                if out is None:
+                    out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
+                out[start : start + n] = chunk
+    finally:
+        if training:
+            module.train()
+    return out
+
+
 class EarlyStopping(Callback):
     """Stop when the validation loss has not improved by ``tol`` for
     ``patience`` epochs, then restore the best epoch's weights."""
