@@ -156,16 +156,22 @@ class BaseRNN(BaseEstimator):
         fitted model)."""
         raise NotImplementedError
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         """The target as the network trains on it.
 
-        Returns ``(y_train, n_network_outputs, fitted)``: a torch tensor with one
-        row per sample, the width of the network's output, and the fitted
-        attributes the target implies, set on the estimator only once training
-        succeeds. With ``keep`` (a warm start or ``partial_fit``) the fitted
-        target state is reused and ``y`` checked against it.
+        Statistics are fitted on the first ``n_train`` rows only (the rest
+        validate early stopping). Returns ``(y_train, n_network_outputs,
+        fitted)``: a torch tensor with one row per sample, the width of the
+        network's output, and the fitted attributes the target implies, set on
+        the estimator only once training succeeds. With ``keep`` (a warm start
+        or ``partial_fit``) the fitted target state is reused and ``y`` checked
+        against it.
         """
         raise NotImplementedError
+
+    def _configure_net(self, net, fitted):
+        """Attach what the net needs of the ``fitted`` target state (called on
+        every fit, with the fitted attributes of :meth:`_prepare_target`)."""
 
     def _criterion(self):
         """The skorch ``criterion`` and its ``criterion__*`` parameters; the
@@ -196,7 +202,12 @@ class BaseRNN(BaseEstimator):
         optimizer_class(self.optimizer)
         device = resolve_device(self.device)
         callbacks = self._callbacks(early_stopping, epochs)
-        y_train, n_outputs, fitted = self._prepare_target(y, sample_weight, keep=keep)
+        n_train = n_samples
+        if early_stopping:
+            n_train = TailSplit(self.validation_fraction).n_train(n_samples)
+        y_train, n_outputs, fitted = self._prepare_target(
+            X, lengths, y, sample_weight, keep=keep, n_train=n_train
+        )
         weight = relative_weights(sample_weight)
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
@@ -214,6 +225,7 @@ class BaseRNN(BaseEstimator):
         with seeded(seed, device), thread_policy(self._threads()), torch.enable_grad():
             if net is None:
                 net = self._build_net(device, X.shape[2], n_outputs)
+            self._configure_net(net, fitted)
             # Shuffling draws from torch's generator, so it follows random_state
             # (or the caller's torch.manual_seed when random_state is None).
             net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
@@ -240,8 +252,8 @@ class BaseRNN(BaseEstimator):
 
         if not keep:
             set_input(self, input_info)
-            for name, value in fitted.items():
-                setattr(self, name, value)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)

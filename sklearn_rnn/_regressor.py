@@ -1,6 +1,9 @@
 """``RNNRegressor``: what regression adds to the shared base (losses, target
 scaling, predictions in the target's units)."""
 
+import warnings
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
@@ -8,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseRNN
 from ._inputs import check_target
+from ._normalization import MODES, WindowNorm, fit_window_stats
 
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
@@ -167,6 +171,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         **BaseRNN._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
         "scale_y": ["boolean"],
+        "window_norm": [None, StrOptions(set(MODES))],
+        "target_features": [None, Integral, list],
     }
 
     def __init__(
@@ -192,6 +198,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         n_iter_no_change=10,
         tol=1e-4,
         scale_y=True,
+        window_norm=None,
+        target_features=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -225,6 +233,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         )
         self.loss = loss
         self.scale_y = scale_y
+        self.window_norm = window_norm
+        self.target_features = target_features
 
     # ------------------------------------------------------------------ fit
 
@@ -292,18 +302,64 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         y2 = y.reshape(len(y), -1)
         if keep:
-            fitted = {}
-            y_mean, y_scale = self._y_mean, self._y_scale
+            names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats")
+            fitted = {name: getattr(self, name) for name in names}
         else:
-            y_mean, y_scale = _target_scaling(y2, sample_weight, self.scale_y)
+            train = slice(0, n_train)
+            weight = None if sample_weight is None else sample_weight[train]
+            y_mean, y_scale = _target_scaling(y2[train], weight, self.scale_y)
+            stats = None
+            if self.window_norm is not None:
+                index = self._target_index(X.shape[2], y2.shape[1])
+                _check_units(X[train], y2[train], index)
+                stats = fit_window_stats(
+                    X[train], lengths[train], y2[train], self.window_norm, index
+                )
             fitted = dict(
-                _y_1d=y.ndim == 1, n_outputs_=y2.shape[1], _y_mean=y_mean, _y_scale=y_scale
+                _y_1d=y.ndim == 1,
+                n_outputs_=y2.shape[1],
+                _y_mean=y_mean,
+                _y_scale=y_scale,
+                _window_stats=stats,
             )
+        y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
+
+    def _configure_net(self, net, fitted):
+        stats = fitted["_window_stats"]
+        net.window_norm = None
+        if stats is not None:
+            net.window_norm = WindowNorm(
+                y_mean=fitted["_y_mean"], y_scale=fitted["_y_scale"], **stats
+            ).to(net.device)
+
+    def _target_index(self, n_features, n_outputs):
+        """The input feature each output shares units with (``target_features``)."""
+        features = self.target_features
+        if features is None:
+            if n_features > 1:
+                raise ValueError(
+                    f"window_norm={self.window_norm!r} maps each output back to the units "
+                    f"of an input feature, but X has {n_features} features and "
+                    "target_features is None. Set target_features to the index of the "
+                    "feature the target is a future value of (e.g. target_features=0), or "
+                    "a list with one index per target column, or set window_norm=None."
+                )
+            features = [0]
+        features = [features] if isinstance(features, Integral) else list(features)
+        bad = [f for f in features if not isinstance(f, Integral) or not 0 <= f < n_features]
+        if bad or not features or n_outputs % len(features):
+            raise ValueError(
+                f"target_features={self.target_features!r} must name input features "
+                f"(ints in [0, {n_features})), one per target column or one per target "
+                f"when y's {n_outputs} columns are several steps of each (step-major, "
+                "as make_supervised gives them)."
+            )
+        return np.tile(np.asarray(features, dtype=np.int64), n_outputs // len(features))
 
     def _criterion(self):
         return LOSSES[self.loss], {"reduction": "none"}
@@ -334,6 +390,25 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _check_units(X, y, index):
+    """Warn when the target cannot be in the units of the input features it is
+    mapped back to: a scaler before the windower that scaled X but not y."""
+    last = np.asarray(X[:, -1], dtype=np.float64)[:, index]
+    spread = np.maximum(y.std(axis=0), 1e-12)
+    ratio = last.std(axis=0) / spread
+    shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
+    if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
+        warnings.warn(
+            "window_norm maps the network's outputs back to the units of X's target "
+            "feature(s), but y does not look like it is in those units (its mean or "
+            "spread differs widely from the feature's). If a scaler before the "
+            "windower scaled X but not y, drop it: the regressor normalises each "
+            "window itself.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _target_scaling(y, sample_weight, scale):

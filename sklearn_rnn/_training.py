@@ -141,10 +141,14 @@ class TailSplit:
     def __init__(self, fraction):
         self.fraction = fraction
 
+    def n_train(self, n):
+        """How many of ``n`` rows (the first ones) are trained on."""
+        return n - min(max(1, math.ceil(n * self.fraction)), n - 1)
+
     def __call__(self, dataset, y=None, **params):
         n = len(dataset)
-        n_valid = min(max(1, math.ceil(n * self.fraction)), n - 1)
-        return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
+        n_train = self.n_train(n)
+        return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n))
 
 
 def state_copy(net):
@@ -189,6 +193,8 @@ class SequenceNet(NeuralNet):
 
     pass_lengths = True
     n_outputs = None
+    # A _normalization.WindowNorm on the net's device, or None.
+    window_norm = None
 
     def get_default_callbacks(self):
         return [
@@ -199,12 +205,17 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
+        norm = self.window_norm
+        if norm is not None:
+            X, center, spread = norm.inputs(X, x["lengths"])
         if self.pass_lengths:
             out = self.module_(X, lengths=x["lengths"])
         else:
             out = self.module_(X)
         if self.n_outputs is not None:
             check_output(out, type(self.module_).__name__, (X.shape[0], self.n_outputs))
+        if norm is not None:
+            out = norm.outputs(out, center, spread)
         return out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
