@@ -1,11 +1,12 @@
 """Text documents to fixed-length sequences of token ids (no torch here)."""
 
+import heapq
 import math
 import re
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 from numbers import Integral
 
 import numpy as np
@@ -402,7 +403,7 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.tokenizer is not None:
             tokenize = self.tokenizer
             sequences = [list(tokenize(doc.lower() if lower else doc)) for doc in documents]
-            check_tokens(sequences, "the tokenizer returned")
+            check_tokens(sequences, "the tokenizer's output for document")
             return sequences
         if self.token_pattern is None:
             raise ValueError(
@@ -432,6 +433,11 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         n_documents = len(sequences)
         max_count = self.max_df if isinstance(self.max_df, Integral) else self.max_df * n_documents
         min_count = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_documents
+        if min_count > n_documents:
+            raise ValueError(
+                f"min_df={self.min_df!r} keeps only tokens found in at least {min_count:g} "
+                f"documents, but X has {n_documents}. Lower min_df."
+            )
         if max_count < min_count:
             raise ValueError(
                 f"max_df={self.max_df!r} keeps tokens in at most {max_count:g} of the "
@@ -622,11 +628,13 @@ def check_vocabulary(vocabulary, lowercase):
     if len(ids) != len(mapping):
         raise ValueError("vocabulary maps several tokens to the same id.")
     expected = range(FIRST_TOKEN_ID, len(mapping) + FIRST_TOKEN_ID)
-    missing = next((i for i in expected if i not in ids), None)
-    if missing is not None:
+    outside = next((item for item in mapping.items() if item[1] not in expected), None)
+    if outside is not None:
         raise ValueError(
-            f"A vocabulary of {len(mapping)} tokens must use the ids {expected.start} to "
-            f"{expected.stop - 1}, each once; id {missing} is missing."
+            f"A vocabulary of {len(mapping)} token(s) must use each of the ids "
+            f"{expected.start} to {expected.stop - 1} once, but it maps {outside[0]!r} to "
+            f"{outside[1]}. Renumber the ids, or pass the tokens as a list to number them "
+            "2, 3, ... in order."
         )
     if lowercase and any(token != token.lower() for token in mapping):
         warnings.warn(
@@ -650,34 +658,129 @@ def import_tokenizers():
 
 
 def train_wordpiece(sequences, max_features):
-    """Train a WordPiece model on the words of ``sequences``, offline.
+    """Learn a WordPiece vocabulary from the words of ``sequences``, offline.
 
-    Returns the tokenizer as JSON and its vocabulary without the reserved ids.
-    Ids 0 and 1 are its special tokens, so its ids are the transformer's ids.
+    Returns the Hugging Face tokenizer as JSON and its vocabulary without the
+    reserved ids; its special tokens are ids 0 and 1, so its ids are the
+    transformer's ids.
     """
     tokenizers = import_tokenizers()
-    vocab_size = (
+    n_pieces = (
         DEFAULT_SUBWORD_VOCAB_SIZE if max_features is None else max_features + FIRST_TOKEN_ID
-    )
+    ) - FIRST_TOKEN_ID
+    word_counts = Counter(chain.from_iterable(sequences))
+    word_counts.pop("", None)  # no characters, no pieces
+    if not word_counts:
+        raise ValueError("Empty vocabulary: the documents hold no tokens to learn subwords from.")
+    pieces = [
+        piece
+        for piece in learn_subwords(word_counts, n_pieces)
+        if piece not in (PADDING_TOKEN, UNKNOWN_TOKEN)
+    ]
+    vocab = {PADDING_TOKEN: PADDING_ID, UNKNOWN_TOKEN: UNKNOWN_ID}
+    vocab.update(zip(pieces, range(FIRST_TOKEN_ID, len(pieces) + FIRST_TOKEN_ID), strict=True))
     tokenizer = tokenizers.Tokenizer(
-        tokenizers.models.WordPiece(unk_token=UNKNOWN_TOKEN, continuing_subword_prefix="##")
+        tokenizers.models.WordPiece(
+            vocab=vocab, unk_token=UNKNOWN_TOKEN, continuing_subword_prefix="##"
+        )
     )
-    # No normalizer and no pre-tokenizer: each word is one training sequence,
-    # already lowercased and split by our own analyzer.
-    trainer = tokenizers.trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[PADDING_TOKEN, UNKNOWN_TOKEN],
-        continuing_subword_prefix="##",
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(chain.from_iterable(sequences), trainer=trainer)
-    vocab = tokenizer.get_vocab()
-    if vocab.get(PADDING_TOKEN) != PADDING_ID or vocab.get(UNKNOWN_TOKEN) != UNKNOWN_ID:
-        raise RuntimeError("tokenizers did not put the special tokens at ids 0 and 1.")
-    if len(vocab) == FIRST_TOKEN_ID:
-        raise ValueError("Empty vocabulary: the documents hold no tokens to train on.")
-    ordered = sorted(vocab.items(), key=lambda item: item[1])[FIRST_TOKEN_ID:]
-    return tokenizer.to_str(), dict(ordered)
+    tokenizer.add_special_tokens([PADDING_TOKEN, UNKNOWN_TOKEN])
+    return tokenizer.to_str(), {piece: vocab[piece] for piece in pieces}
+
+
+def learn_subwords(word_counts, n_pieces):
+    """Subword pieces of the words, as Hugging Face's WordPieceTrainer learns them,
+    but deterministic.
+
+    Byte-pair merges over characters, pieces inside a word marked ``"##"``:
+    the alphabet (every character, most frequent first), then the merged pieces
+    in merge order, until there are ``n_pieces`` or nothing is left to merge.
+    Each merge joins the most frequent adjacent pair; a tie goes to the pair
+    whose pieces come first in code-point order. (tokenizers' own trainer breaks
+    ties in hash order, so two fits on the same data could give different
+    vocabularies.)
+    """
+    symbols = []  # symbol id -> text
+    symbol_ids = {}
+
+    def intern(text):
+        index = symbol_ids.get(text)
+        if index is None:
+            index = symbol_ids[text] = len(symbols)
+            symbols.append(text)
+        return index
+
+    split = [(word[0], *("##" + char for char in word[1:])) for word in word_counts]
+    counts = list(word_counts.values())
+    alphabet_counts = Counter()
+    for pieces, count in zip(split, counts, strict=True):
+        for piece in pieces:
+            alphabet_counts[piece] += count
+    vocabulary = sorted(alphabet_counts, key=lambda piece: (-alphabet_counts[piece], piece))
+    for piece in vocabulary:
+        intern(piece)
+    if len(vocabulary) >= n_pieces:
+        return vocabulary
+    words = [[symbol_ids[piece] for piece in pieces] for pieces in split]
+
+    pair_counts = defaultdict(int)
+    where = defaultdict(set)  # pair -> words that may hold it
+    for index, (word, count) in enumerate(zip(words, counts, strict=True)):
+        for pair in pairwise(word):
+            pair_counts[pair] += count
+            where[pair].add(index)
+    # A heap entry per (pair, count) pushed; entries whose count is stale are
+    # skipped when popped. The texts make the order total, hence deterministic.
+    heap = [(-n, symbols[a], symbols[b], a, b) for (a, b), n in pair_counts.items()]
+    heapq.heapify(heap)
+    known = set(vocabulary)
+    while len(vocabulary) < n_pieces and heap:
+        negative_count, left, right, a, b = heapq.heappop(heap)
+        if pair_counts.get((a, b)) != -negative_count:
+            continue
+        text = left + right[2:]  # the right piece is always a "##" piece
+        merged = intern(text)
+        if text not in known:
+            known.add(text)
+            vocabulary.append(text)
+        changed = set()
+        for index in where.pop((a, b)):
+            word = words[index]
+            count = counts[index]
+            new_word = merge_pair(word, a, b, merged)
+            if len(new_word) == len(word):
+                continue
+            for pair in pairwise(word):
+                pair_counts[pair] -= count
+                changed.add(pair)
+            for pair in pairwise(new_word):
+                pair_counts[pair] += count
+                where[pair].add(index)
+                changed.add(pair)
+            words[index] = new_word
+        for pair in changed:
+            n = pair_counts[pair]
+            if n > 0:
+                heapq.heappush(heap, (-n, symbols[pair[0]], symbols[pair[1]], *pair))
+            else:
+                del pair_counts[pair]
+                where.pop(pair, None)
+    return vocabulary
+
+
+def merge_pair(word, a, b, merged):
+    """``word`` with each non-overlapping ``a, b`` (left to right) replaced by ``merged``."""
+    out = []
+    i = 0
+    last = len(word) - 1
+    while i <= last:
+        if i < last and word[i] == a and word[i + 1] == b:
+            out.append(merged)
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
 
 
 def subword_encode(tokenizer_json, sequences):
