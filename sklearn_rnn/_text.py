@@ -112,12 +112,16 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     backend : {"tokenizers"} or None, default=None
         ``None``: the vocabulary is whole tokens. ``"tokenizers"``: split the
-        tokens further into subwords with a WordPiece model trained on the fit
-        corpus by Hugging Face ``tokenizers`` (offline; install it with
-        ``pip install "sklearn-rnn[text]"``). Continuation pieces start with
-        ``"##"``, and a token with a character never seen in fit becomes the
-        unknown id 1. It works with ``analyzer="word"`` and the default
-        ``min_df``, ``max_df`` and ``vocabulary`` only.
+        tokens further into subword pieces with a Hugging Face ``tokenizers``
+        WordPiece model learned from the fit corpus, offline (install it with
+        ``pip install "sklearn-rnn[text]"``). The pieces are learned as
+        tokenizers' ``WordPieceTrainer`` learns them (merging the most frequent
+        adjacent pair, again and again), but with ties broken by the pieces'
+        text, so that the same corpus always gives the same vocabulary.
+        Pieces inside a word start with ``"##"``; a token with a character
+        never seen in fit becomes the unknown id 1. It works with
+        ``analyzer="word"`` and the default ``min_df``, ``max_df`` and
+        ``vocabulary`` only.
 
     Attributes
     ----------

@@ -755,3 +755,8 @@ def test_backend_vocabulary_does_not_depend_on_the_hash_seed():
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_feature_names_before_fit():
+    with pytest.raises(NotFittedError):
+        TextSequencer().get_feature_names_out()
