@@ -78,6 +78,7 @@ class BaseRNN(BaseEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "bidirectional": ["boolean"],
+        "linear_skip": ["boolean"],
         "module": [None, type],
         "module_kwargs": [None, dict],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -106,6 +107,7 @@ class BaseRNN(BaseEstimator):
         num_layers,
         dropout,
         bidirectional,
+        linear_skip,
         module,
         module_kwargs,
         optimizer,
@@ -130,6 +132,7 @@ class BaseRNN(BaseEstimator):
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
+        self.linear_skip = linear_skip
         self.module = module
         self.module_kwargs = module_kwargs
         self.optimizer = optimizer
@@ -224,7 +227,7 @@ class BaseRNN(BaseEstimator):
             net = None
         with seeded(seed, device), thread_policy(self._threads()), torch.enable_grad():
             if net is None:
-                net = self._build_net(device, X.shape[2], n_outputs)
+                net = self._build_net(device, X.shape[1], X.shape[2], n_outputs)
             self._configure_net(net, fitted)
             # Shuffling draws from torch's generator, so it follows random_state
             # (or the caller's torch.manual_seed when random_state is None).
@@ -270,7 +273,7 @@ class BaseRNN(BaseEstimator):
             )
         return self
 
-    def _build_net(self, device, n_features, n_outputs):
+    def _build_net(self, device, n_steps, n_features, n_outputs):
         if self.module is None:
             module = RecurrentNetwork
             module_kwargs = dict(
@@ -279,6 +282,7 @@ class BaseRNN(BaseEstimator):
                 num_layers=self.num_layers,
                 dropout=self.dropout,
                 bidirectional=self.bidirectional,
+                skip_steps=n_steps if self.linear_skip else 0,
             )
         else:
             module = self.module

@@ -45,6 +45,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     bidirectional : bool, default=False
         Run the sequence both ways.
 
+    linear_skip : bool, default=True
+        Add a linear map of the last steps (as many as the training sequences
+        have) to the network's output: an autoregressive skip connection
+        learned jointly with the recurrent layers (as in LSTNet). It fits the
+        linear part of a problem within a few epochs, where a recurrent layer
+        alone needs many, and the recurrent layers learn what is left. Ignored
+        with a custom ``module``.
+
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
         ``module(n_features=..., n_outputs=..., **module_kwargs)``; its
@@ -183,6 +191,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        linear_skip=True,
         module=None,
         module_kwargs=None,
         loss="squared_error",
@@ -212,6 +221,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             num_layers=num_layers,
             dropout=dropout,
             bidirectional=bidirectional,
+            linear_skip=linear_skip,
             module=module,
             module_kwargs=module_kwargs,
             optimizer=optimizer,
