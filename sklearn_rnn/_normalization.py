@@ -6,13 +6,22 @@ A network that reads global levels cannot forecast a series that leaves its
 training range (a trend, a level shift): a saturating recurrent layer does not
 extrapolate. Relative to its own last value (``"last"``) or to its own mean and
 spread (``"standard"``), every window looks like the windows seen in training.
-torch only; the estimator fits the statistics (:func:`fit_window_stats`).
+
+The outputs are mapped back in the units of the input feature each output is a
+future value of. :func:`find_target_features` finds that feature, and the
+affine map between its units and the target's (a scaler before the windower
+scales X but not y), exactly, from the training rows themselves.
 """
 
 import numpy as np
 import torch
 
 MODES = ("last", "standard")
+# Rows searched by find_target_features, and the lags tried beyond the
+# number of outputs.
+SEARCH_ROWS = 20_000
+SEARCH_LAGS = 64
+PROBE_ROWS = 48
 # Rows converted to a tensor at once when fitting the statistics: bounds the
 # memory used beyond the input.
 FIT_ELEMENTS = 1 << 22
@@ -41,9 +50,22 @@ class WindowNorm:
     eps : array, shape (n_features,)
         Floor of a window's standard deviation (``"standard"``), in the
         feature's units.
+    units_scale, units_offset : array, shape (n_outputs,)
+        The target's units from its feature's: ``y = units_scale * x + units_offset``.
     """
 
-    def __init__(self, mode, target_index, in_scale, out_scale, y_mean, y_scale, eps):
+    def __init__(
+        self,
+        mode,
+        target_index,
+        in_scale,
+        out_scale,
+        y_mean,
+        y_scale,
+        eps,
+        units_scale=1.0,
+        units_offset=0.0,
+    ):
         self.mode = mode
         self.target_index = torch.as_tensor(np.asarray(target_index, dtype=np.int64))
         as32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
@@ -52,9 +74,12 @@ class WindowNorm:
         self.y_mean = as32(y_mean)
         self.y_scale = as32(y_scale)
         self.eps = as32(eps)
+        self.units_scale = as32(units_scale)
+        self.units_offset = as32(units_offset)
 
     def to(self, device):
-        for name in ("target_index", "in_scale", "out_scale", "y_mean", "y_scale", "eps"):
+        names = ("in_scale", "out_scale", "y_mean", "y_scale", "eps", "units_scale")
+        for name in ("target_index", "units_offset", *names):
             setattr(self, name, getattr(self, name).to(device))
         return self
 
@@ -83,11 +108,72 @@ class WindowNorm:
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
-        y = c + s * self.out_scale * out
+        y = self.units_scale * (c + s * self.out_scale * out) + self.units_offset
         return (y - self.y_mean) / self.y_scale
 
 
-def fit_window_stats(X, lengths, y, mode, target_index):
+def find_target_features(last, y, features=None):
+    """For each column of ``y``, the input feature it is a future value of.
+
+    ``last`` is the last step of each window, ``(n, n_features)`` (the rows of
+    the table the windows were cut from), ``y`` the targets, ``(n, n_outputs)``.
+    Column ``j`` is the future of feature ``f`` when, for some lag ``L >= 0``,
+    ``y[t, j] == a * last[t + L, f] + b`` for nine rows in ten or more, to float
+    precision (the rows that do not are breaks in time order, such as the
+    seam of a cross-validation fold). That is what :func:`make_supervised`
+    builds, whatever affine scaler came before the windower.
+
+    Returns ``(index, scale, offset)`` arrays of shape ``(n_outputs,)``, or None
+    when some column is not found. ``features`` restricts the search.
+    """
+    last = np.asarray(last[:SEARCH_ROWS], dtype=np.float64)
+    y = np.asarray(y[:SEARCH_ROWS], dtype=np.float64)
+    n, n_features = last.shape
+    candidates = range(n_features) if features is None else sorted(set(features))
+    found = []
+    for j in range(y.shape[1]):
+        hit = _find_column(last, y[:, j], candidates, min(n - 3, SEARCH_LAGS + y.shape[1]))
+        if hit is None:
+            return None
+        found.append(hit)
+    index, scale, offset = (np.array(v) for v in zip(*found, strict=True))
+    return index.astype(np.int64), scale, offset
+
+
+def _find_column(last, target, candidates, max_lag):
+    tol = 1e-5 * np.abs(target).max()
+    if not np.ptp(target) > tol:
+        return None  # a constant target is the future of any constant
+    for lag in range(max(max_lag, 0) + 1):
+        t = target[: len(target) - lag]
+        for f in candidates:
+            x = last[lag:, f]
+            # A cheap look at the first rows first: almost every pair fails there.
+            hit = _affine_match(x[:PROBE_ROWS], t[:PROBE_ROWS], tol)
+            if hit is not None and _affine_match(x, t, tol) is not None:
+                return (f, *hit)
+    return None
+
+
+def _affine_match(x, t, tol):
+    """``(scale, offset)`` with ``t == scale * x + offset`` for nine in ten
+    pairs or more, or None."""
+    dx, dt = np.diff(x), np.diff(t)
+    moving = np.abs(dx) > 0
+    if moving.sum() < 2:
+        return None
+    # Medians, not least squares: a few breaks in time order must not pull
+    # the map away from the rows that follow each other.
+    scale = np.median(dt[moving] / dx[moving])
+    if not scale > 0:
+        return None
+    offset = np.median(t - scale * x)
+    if np.mean(np.abs(t - (scale * x + offset)) <= tol) < 0.9:
+        return None
+    return scale, offset
+
+
+def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_offset=0.0):
     """Statistics of :class:`WindowNorm` from training windows ``X`` (3-D, NaN
     padding) and raw targets ``y`` (2-D), as plain arrays.
 
@@ -110,7 +196,8 @@ def fit_window_stats(X, lengths, y, mode, target_index):
         lb = torch.from_numpy(np.ascontiguousarray(lengths[start : start + rows]))
         with torch.no_grad():
             Xn, center, spread = norm.inputs(block, lb)
-            target = torch.from_numpy(np.asarray(y[start : start + rows], np.float64))
+            target = np.asarray(y[start : start + rows], np.float64)
+            target = torch.from_numpy((target - units_offset) / units_scale)
             tn = (target - center[:, norm.target_index]) / spread[:, norm.target_index]
         squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
         count_in += float(lb.sum())
@@ -127,4 +214,8 @@ def fit_window_stats(X, lengths, y, mode, target_index):
         "in_scale": in_scale,
         "out_scale": out_scale,
         "eps": eps,
+        "units_scale": np.broadcast_to(np.asarray(units_scale, dtype=np.float64), out_scale.shape),
+        "units_offset": np.broadcast_to(
+            np.asarray(units_offset, dtype=np.float64), out_scale.shape
+        ),
     }

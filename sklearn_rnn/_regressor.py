@@ -11,8 +11,11 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseRNN
 from ._inputs import check_target
-from ._normalization import MODES, WindowNorm, fit_window_stats
+from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
 
+# What window_norm="auto" uses when the target is a future value of an input
+# feature (chosen by benchmarks/bench_accuracy.py).
+AUTO_MODE = "last"
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -179,7 +182,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         **BaseRNN._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
         "scale_y": ["boolean"],
-        "window_norm": [None, StrOptions(set(MODES))],
+        "window_norm": [None, StrOptions({"auto", *MODES})],
         "target_features": [None, Integral, list],
     }
 
@@ -207,7 +210,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         n_iter_no_change=10,
         tol=1e-4,
         scale_y=True,
-        window_norm=None,
+        window_norm="auto",
         target_features=None,
         device="auto",
         random_state=None,
@@ -315,25 +318,20 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         y2 = y.reshape(len(y), -1)
         if keep:
-            names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats")
+            names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats", "window_norm_")
             fitted = {name: getattr(self, name) for name in names}
         else:
             train = slice(0, n_train)
             weight = None if sample_weight is None else sample_weight[train]
             y_mean, y_scale = _target_scaling(y2[train], weight, self.scale_y)
-            stats = None
-            if self.window_norm is not None:
-                index = self._target_index(X.shape[2], y2.shape[1])
-                _check_units(X[train], y2[train], index)
-                stats = fit_window_stats(
-                    X[train], lengths[train], y2[train], self.window_norm, index
-                )
+            mode, stats = self._window_norm_stats(X[train], lengths[train], y2[train])
             fitted = dict(
                 _y_1d=y.ndim == 1,
                 n_outputs_=y2.shape[1],
                 _y_mean=y_mean,
                 _y_scale=y_scale,
                 _window_stats=stats,
+                window_norm_=mode,
             )
         y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
@@ -346,6 +344,27 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             net.window_norm = WindowNorm(
                 y_mean=fitted["_y_mean"], y_scale=fitted["_y_scale"], **stats
             ).to(net.device)
+
+    def _window_norm_stats(self, X, lengths, y):
+        """The per-window normalisation used (``window_norm_``) and its statistics."""
+        mode = self.window_norm
+        if mode is None:
+            return None, None
+        n_features = X.shape[2]
+        features = None
+        if self.target_features is not None:
+            features = self._target_index(n_features, y.shape[1])
+        found = find_target_features(X[:, -1], y, None if features is None else set(features))
+        if mode == "auto":
+            if found is None and features is None:
+                return None, None
+            mode = AUTO_MODE
+        if found is None:
+            index = self._target_index(n_features, y.shape[1]) if features is None else features
+            _check_units(X, y, index)
+            return mode, fit_window_stats(X, lengths, y, mode, index)
+        index, scale, offset = found
+        return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
     def _target_index(self, n_features, n_outputs):
         """The input feature each output shares units with (``target_features``)."""
