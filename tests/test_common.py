@@ -45,6 +45,9 @@ ESTIMATORS = [
 def expected_failed_checks(estimator):
     if isinstance(estimator, SequenceWindower):
         return WINDOWER_XFAIL
+    if estimator.bidirectional:
+        # Passes: weighted and repeated fits end equal to rtol=1e-7 here.
+        return {}
     return REGRESSOR_XFAIL
 
 
