@@ -176,6 +176,10 @@ class BaseRNN(BaseEstimator):
         """Attach what the net needs of the ``fitted`` target state (called on
         every fit, with the fitted attributes of :meth:`_prepare_target`)."""
 
+    def _init_net(self, net, data, n_train):
+        """Initialise a new net's weights from the first ``n_train`` rows of
+        ``data`` before training (optional)."""
+
     def _criterion(self):
         """The skorch ``criterion`` and its ``criterion__*`` parameters; the
         criterion must return one loss per sample (``reduction="none"``)."""
@@ -229,6 +233,8 @@ class BaseRNN(BaseEstimator):
             if net is None:
                 net = self._build_net(device, X.shape[1], X.shape[2], n_outputs)
             self._configure_net(net, fitted)
+            if not keep:
+                self._init_net(net, data, n_train)
             # Shuffling draws from torch's generator, so it follows random_state
             # (or the caller's torch.manual_seed when random_state is None).
             net.iterator_train__seed = int(torch.randint(0, 2**62, ()))

@@ -83,18 +83,21 @@ class RecurrentNetwork(nn.Module):
         out = self._recurrent(X, lengths)
         if self.skip is None:
             return out
-        # A linear map of the last skip_steps steps (padding steps are 0, and
-        # so are the steps before a shorter sequence): an autoregressive part
-        # learned with the recurrent one, which fits linear structure in a few
-        # steps where the recurrent layer needs many.
+        return out + self.skip(self.skip_inputs(X))
+
+    def skip_inputs(self, X):
+        """The inputs of the linear skip: the last ``skip_steps`` steps, flattened.
+
+        Padding steps are 0, and so are the steps before a shorter sequence: an
+        autoregressive part learned with the recurrent one.
+        """
         batch, n_steps, n_features = X.shape
         k = self.skip_steps
-        last = (
-            X[:, -k:]
-            if n_steps >= k
-            else torch.cat([X.new_zeros(batch, k - n_steps, n_features), X], 1)
-        )
-        return out + self.skip(last.reshape(batch, k * n_features))
+        if n_steps >= k:
+            last = X[:, n_steps - k :]
+        else:
+            last = torch.cat([X.new_zeros(batch, k - n_steps, n_features), X], 1)
+        return last.reshape(batch, k * n_features)
 
     def _recurrent(self, X, lengths=None):
         n_steps = X.shape[1]

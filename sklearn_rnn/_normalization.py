@@ -104,6 +104,13 @@ class WindowNorm:
         Xn = (X - center.unsqueeze(1)) / (spread * self.in_scale).unsqueeze(1)
         return Xn * observed, center, spread
 
+    def targets(self, y, center, spread):
+        """The target ``y`` (raw units) as the network's output should give it:
+        the inverse of :meth:`outputs` up to the loss's scaling."""
+        c = center[:, self.target_index]
+        s = spread[:, self.target_index]
+        return ((y - self.units_offset) / self.units_scale - c) / (s * self.out_scale)
+
     def outputs(self, out, center, spread):
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
@@ -185,7 +192,15 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
     eps = 1e-3 * last.std(axis=0)
     eps[~(eps > 0)] = 1e-3
     norm = WindowNorm(
-        mode, target_index, np.ones(n_features), np.ones(len(target_index)), 0.0, 1.0, eps
+        mode,
+        target_index,
+        np.ones(n_features),
+        np.ones(len(target_index)),
+        0.0,
+        1.0,
+        eps,
+        units_scale,
+        units_offset,
     )
     squares_in = np.zeros(n_features)
     squares_out = np.zeros(len(target_index))
@@ -196,9 +211,8 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
         lb = torch.from_numpy(np.ascontiguousarray(lengths[start : start + rows]))
         with torch.no_grad():
             Xn, center, spread = norm.inputs(block, lb)
-            target = np.asarray(y[start : start + rows], np.float64)
-            target = torch.from_numpy((target - units_offset) / units_scale)
-            tn = (target - center[:, norm.target_index]) / spread[:, norm.target_index]
+            target = torch.from_numpy(np.asarray(y[start : start + rows], np.float64))
+            tn = norm.targets(target, center, spread)
         squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
         count_in += float(lb.sum())
         squares_out += (tn**2).sum(dim=0).numpy()

@@ -12,10 +12,15 @@ from sklearn.utils._param_validation import StrOptions
 from ._base import BaseRNN
 from ._inputs import check_target
 from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
+from ._training import least_squares_skip
 
 # What window_norm="auto" uses when the target is a future value of an input
 # feature (chosen by benchmarks/bench_accuracy.py).
 AUTO_MODE = "last"
+# The linear skip starts at the least-squares fit on at most this many training
+# sequences, when it has at most this many inputs (steps x features).
+LEAST_SQUARES_ROWS = 8192
+LEAST_SQUARES_INPUTS = 2048
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -365,6 +370,26 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             return mode, fit_window_stats(X, lengths, y, mode, index)
         index, scale, offset = found
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
+
+    def _init_net(self, net, data, n_train):
+        skip = getattr(net.module_, "skip", None) if self.module is None else None
+        if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
+            return
+        index = np.unique(
+            np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS)).astype(int)
+        )
+        norm = net.window_norm
+        if norm is None:
+            least_squares_skip(net, data, index, lambda y, center, spread: y)
+        else:
+            least_squares_skip(
+                net,
+                data,
+                index,
+                lambda y, center, spread: norm.targets(
+                    y * norm.y_scale + norm.y_mean, center, spread
+                ),
+            )
 
     def _target_index(self, n_features, n_outputs):
         """The input feature each output shares units with (``target_features``)."""

@@ -279,6 +279,37 @@ class SequenceNet(NeuralNet):
         return self
 
 
+def least_squares_skip(net, data, index, target):
+    """Start the built-in network at the least-squares linear model.
+
+    The skip connection's weights are set to the ridge solution that maps the
+    skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
+    spread)`` (the network output that gives ``y``; center and spread are
+    None without per-window normalisation), and the recurrent head to zero,
+    so that training starts from the best linear fit and the recurrent
+    layers learn what it leaves.
+    """
+    module = net.module_
+    Xi, y = data.batch(index)
+    X = Xi["X"].to(net.device)
+    norm = net.window_norm
+    with torch.no_grad():
+        center = spread = None
+        if norm is not None:
+            X, center, spread = norm.inputs(X, Xi["lengths"])
+        goal = target(y.to(net.device), center, spread).double()
+        Z = module.skip_inputs(X).double()
+        weight = Xi.get("sample_weight")
+        Zw = Z if weight is None else Z * weight.to(Z).unsqueeze(1)
+        gram = Zw.T @ Z
+        ridge = 1e-3 * gram.diagonal().mean().clamp_min(1e-12)
+        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+        coef = torch.linalg.solve(gram + ridge * eye, Zw.T @ goal)
+        module.skip.weight.copy_(coef.T.to(module.skip.weight))
+        module.head.weight.zero_()
+        module.head.bias.zero_()
+
+
 def infer_batches(net, data, rows, tile=None):
     """The module's outputs for all of ``data``, ``rows`` sequences at a time,
     as a float64 array, in inference mode.
