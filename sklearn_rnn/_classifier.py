@@ -333,6 +333,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         y = check_target(self, X, y, dtype=None)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.ndim == 1:
+            # Before type_of_target, which fails on mixed types with a bare TypeError.
+            labels = _sorted_labels(y, "y")
         check_classification_targets(y)
         if y.ndim != 1:
             raise ValueError(
@@ -341,7 +344,6 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 f"{y.shape}. For several labels per sequence, fit one classifier per "
                 "column, e.g. with sklearn.multioutput.MultiOutputClassifier."
             )
-        labels = _sorted_labels(y, "y")
         if keep:
             known, where = self.classes_, "classes_ of the fitted model"
         else:
@@ -351,7 +353,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             if len(labels) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes to train, "
-                    f"but y holds only one class: {labels[0]!r}."
+                    f"but y holds only one class: {labels.tolist()[0]!r}."
                 )
         else:
             if len(known) < 2:

@@ -235,10 +235,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of arrays
             Sequences. In 3-D input, leading all-NaN steps mark a sequence
             that is shorter than ``n_timesteps`` (the windower's padding);
-            2-D input is one univariate sequence per row.
+            2-D input is one univariate sequence per row; a list may hold
+            sequences of different lengths, each ``(length, n_features)``
+            (or 1-D for univariate sequences), padded internally into one
+            array of ``(n_samples, longest, n_features)``.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
