@@ -67,7 +67,8 @@ class BaseRNN(BaseEstimator):
 
     Subclasses define ``__init__`` (listing every parameter), and the hooks
     :meth:`_prepare_target` (the target as the network trains on it, and the
-    fitted state it implies) and :meth:`_criterion` (the loss). Everything else,
+    fitted state it implies), :meth:`_criterion` (the loss), and optionally
+    :meth:`_sample_weight` (per-sample weights the target implies). Everything else,
     the training template, prediction batches, devices, seeding, threads and
     persistence, lives here once.
     """
@@ -185,6 +186,11 @@ class BaseRNN(BaseEstimator):
         criterion must return one loss per sample (``reduction="none"``)."""
         raise NotImplementedError
 
+    def _sample_weight(self, y, sample_weight):
+        """The weights the loss uses, from the checked ``y`` and ``sample_weight``
+        (None or float64): the classifier folds its ``class_weight`` in here."""
+        return sample_weight
+
     # --------------------------------------------------------------- fit
 
     def _train(self, X, y, sample_weight, *, keep, epochs, validate=True):
@@ -196,7 +202,7 @@ class BaseRNN(BaseEstimator):
         reject_bool(self, INT_PARAMS)
         X, lengths, input_info = check_sequences(self, X, reset=not keep)
         y = self._check_target(X, y, keep=keep)
-        sample_weight = check_weights(sample_weight, X)
+        sample_weight = self._sample_weight(y, check_weights(sample_weight, X))
         n_samples = X.shape[0]
         early_stopping = validate and self.early_stopping
         if early_stopping and n_samples < 2:

@@ -27,7 +27,14 @@ def check_sequences(estimator, X, *, reset):
     Returns ``X`` as 3-D ``(n, steps, features)``, the observed lengths, and
     what fit records about the input (``(n_features_in, ndim, names)``, or None
     when ``reset`` is False); :func:`set_input` records it once fit succeeds.
+    A list of sequences of different lengths is padded first (see
+    :func:`pad_ragged`).
     """
+    if isinstance(X, (list, tuple)):
+        # After a fit on 3-D input, a list of 1-D sequences can only mean
+        # univariate sequences, even of equal lengths.
+        univariate = not reset and getattr(estimator, "_input_ndim", None) == 3
+        X = pad_ragged(X, univariate=univariate)
     # A float ndarray such as the windower's has nothing for check_array to
     # convert and no names to compare: skipping them saves about 250 us,
     # most of the fixed cost of a one-window predict.
@@ -97,6 +104,65 @@ def check_sequences(estimator, X, *, reset):
             f"{expected}; got {got}."
         )
     return X, lengths, None
+
+
+def pad_ragged(X, *, univariate=False):
+    """A list of sequences of different lengths as one 3-D float array.
+
+    Each item is a sequence, 2-D ``(length_i, n_features)`` or 1-D
+    ``(length_i,)`` (univariate). They are padded at the front with NaN steps
+    to the longest length, as the windower pads, so that
+    :func:`observed_lengths` reads each one as the sequence it was and the
+    padding never reaches the network. The padded array, ``n_samples x
+    longest x n_features``, is the only copy made. float32 items stay float32;
+    anything else becomes float64.
+
+    Returns ``X`` unchanged when it is not ragged: a list of equal-length 1-D
+    sequences is a 2-D table of univariate rows (unless ``univariate``), and
+    one of equal-length 2-D sequences a 3-D array, both left to check_array.
+    """
+    if not X:
+        return X
+    items = []
+    for x in X:
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            return X  # not a list of sequences; check_array will say what it is
+        items.append(np.asarray(x))
+    ndims = {item.ndim for item in items}
+    lengths = [len(item) if item.ndim else 0 for item in items]
+    if 0 in ndims:
+        return X
+    if len(set(lengths)) == 1:
+        if ndims == {1} and not univariate:
+            return X
+        if ndims == {2} and len({item.shape[1] for item in items}) == 1:
+            return X
+    for i, item in enumerate(items):
+        if item.ndim > 2:
+            raise ValueError(
+                f"X[{i}] has shape {item.shape}: each sequence in a list must be 1-D "
+                "(length,) for a univariate sequence or 2-D (length, n_features)."
+            )
+        if not len(item):
+            raise ValueError(
+                f"X[{i}] is an empty sequence (no time steps); each sequence needs at "
+                "least one observed step. Drop such samples."
+            )
+    items = [item[:, None] if item.ndim == 1 else item for item in items]
+    n_features = items[0].shape[1]
+    for i, item in enumerate(items):
+        if item.shape[1] != n_features:
+            raise ValueError(
+                f"X[{i}] has {item.shape[1]} feature(s) per step but X[0] has "
+                f"{n_features}; every sequence needs the same features."
+            )
+    dtype = np.float32 if all(item.dtype == np.float32 for item in items) else np.float64
+    longest = max(lengths)
+    padded = np.full((len(items), longest, n_features), np.nan, dtype=dtype)
+    with numeric_input("X"):
+        for row, item, length in zip(padded, items, lengths, strict=True):
+            row[longest - length :] = item
+    return padded
 
 
 def set_input(estimator, info):

@@ -263,10 +263,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of arrays
             Sequences. In 3-D input, leading all-NaN steps mark a sequence
             that is shorter than ``n_timesteps`` (the windower's padding);
-            2-D input is one univariate sequence per row.
+            2-D input is one univariate sequence per row; a list may hold
+            sequences of different lengths, each ``(length, n_features)``
+            (or 1-D for univariate sequences), padded internally into one
+            array of ``(n_samples, longest, n_features)``.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -353,7 +356,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def _window_norm_stats(self, X, lengths, y):
         """The per-window normalisation used (``window_norm_``) and its statistics."""
         mode = self.window_norm
-        if mode is None:
+        # A custom module gets the windows as they are unless asked otherwise.
+        if mode is None or (mode == "auto" and self.module is not None):
             return None, None
         n_features = X.shape[2]
         features = None

@@ -97,8 +97,16 @@ def test_learns_sine_wave(cell):
     # The windower's NaN padding is left in: the first rows are shorter
     # sequences, so training also goes through mixed-length batches.
     X, y = sine_windows()
+    # Without the linear skip, which would start at the least-squares fit of
+    # a sine (exact): the recurrent layers themselves must learn.
     model = RNNRegressor(
-        cell=cell, hidden_size=8, lr=1e-2, max_epochs=25, batch_size=32, random_state=0
+        cell=cell,
+        hidden_size=8,
+        lr=1e-2,
+        max_epochs=25,
+        batch_size=32,
+        random_state=0,
+        linear_skip=False,
     )
     model.fit(X, y)
     assert model.loss_curve_[-1] < 0.1 * model.loss_curve_[0]
@@ -149,9 +157,7 @@ def test_batch_with_one_shared_padding(padded_model):
     rng = np.random.default_rng(3)
     seqs = rng.normal(size=(5, 4, 2))
     batch = np.stack([pad_front(s, 2) for s in seqs])
-    assert_allclose(
-        padded_model.predict(batch), padded_model.predict(seqs), rtol=1e-5, atol=1e-7
-    )
+    assert_allclose(padded_model.predict(batch), padded_model.predict(seqs), rtol=1e-5, atol=1e-7)
 
 
 def test_custom_module_gets_padding_as_zeros_and_lengths():
@@ -221,9 +227,7 @@ def test_prediction_shape_follows_y(y_shape, n_outputs):
 def test_multi_output_learns_each_column():
     X, y = sine_windows(n=120)
     Y = np.column_stack([y, -2 * y + 1])
-    model = RNNRegressor(
-        hidden_size=8, lr=1e-2, max_epochs=25, batch_size=32, random_state=0
-    )
+    model = RNNRegressor(hidden_size=8, lr=1e-2, max_epochs=25, batch_size=32, random_state=0)
     model.fit(X, Y)
     pred = model.predict(X)
     for k in range(2):
@@ -264,9 +268,7 @@ def test_dataframe_input_sets_feature_names():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pred = model.predict(frame)
-    assert_allclose(
-        pred, RNNRegressor(**TINY).fit(X[:, :, 0], y).predict(X[:, :, 0]), rtol=1e-6
-    )
+    assert_allclose(pred, RNNRegressor(**TINY).fit(X[:, :, 0], y).predict(X[:, :, 0]), rtol=1e-6)
     assert not hasattr(RNNRegressor(**TINY).fit(X, y), "feature_names_in_")
 
 
@@ -307,9 +309,7 @@ def test_custom_module_with_lengths():
 def test_custom_module_without_lengths():
     X, y = make_sequences(n=20)
     X[:3, :2] = np.nan
-    model = RNNRegressor(
-        module=RecorderNoLengths, batch_size=32, max_epochs=1, shuffle=False
-    )
+    model = RNNRegressor(module=RecorderNoLengths, batch_size=32, max_epochs=1, shuffle=False)
     model.fit(X, y)
     ((training, Xb),) = model.module_.calls
     assert training
@@ -355,9 +355,7 @@ def test_custom_module_with_wrong_signature_is_a_clear_type_error():
 )
 def test_optimizer_by_name(name, cls):
     X, y = make_sequences()
-    model = RNNRegressor(
-        **{**TINY, "optimizer": name, "lr": 0.05, "max_epochs": 5}
-    ).fit(X, y)
+    model = RNNRegressor(**{**TINY, "optimizer": name, "lr": 0.05, "max_epochs": 5}).fit(X, y)
     assert type(model.net_.optimizer_) is cls
     assert model.net_.optimizer_.param_groups[0]["lr"] == 0.05
     assert model.loss_curve_[-1] < model.loss_curve_[0]
@@ -372,9 +370,7 @@ def test_optimizer_subclass_is_used():
             return super().step(closure)
 
     X, y = make_sequences(n=40)
-    model = RNNRegressor(
-        **{**TINY, "optimizer": CountingSGD, "batch_size": 16, "max_epochs": 3}
-    )
+    model = RNNRegressor(**{**TINY, "optimizer": CountingSGD, "batch_size": 16, "max_epochs": 3})
     model.fit(X, y)
     assert isinstance(model.net_.optimizer_, CountingSGD)
     assert CountingSGD.steps == 3 * 3
@@ -397,9 +393,7 @@ def test_torch_optimizer_without_weight_decay():
 )
 def test_each_loss(loss, cls):
     X, y = make_sequences()
-    model = RNNRegressor(**{**TINY, "loss": loss, "lr": 0.02, "max_epochs": 5}).fit(
-        X, y
-    )
+    model = RNNRegressor(**{**TINY, "loss": loss, "lr": 0.02, "max_epochs": 5}).fit(X, y)
     assert isinstance(model.net_.criterion_, cls)
     assert model.loss_curve_[-1] < model.loss_curve_[0]
 
@@ -434,9 +428,7 @@ def test_weight_decay_shrinks_weights():
             }
         ).fit(X, y)
         assert model.net_.optimizer_.param_groups[0]["weight_decay"] == weight_decay
-        return float(
-            torch.cat([p.detach().ravel() for p in model.module_.parameters()]).norm()
-        )
+        return float(torch.cat([p.detach().ravel() for p in model.module_.parameters()]).norm())
 
     assert weight_norm(2.0) < 0.5 * weight_norm(0.0)
 
@@ -467,10 +459,7 @@ def test_batch_size_is_capped_at_n_samples():
 def _epoch_orders(model, n_epochs, n_batches):
     """Row ids (stored in feature 0) in the order each epoch saw them."""
     ids = [Xb[:, 0, 0].numpy().astype(int) for _, Xb, _ in model.module_.calls]
-    return [
-        np.concatenate(ids[e * n_batches : (e + 1) * n_batches])
-        for e in range(n_epochs)
-    ]
+    return [np.concatenate(ids[e * n_batches : (e + 1) * n_batches]) for e in range(n_epochs)]
 
 
 def test_shuffle():
@@ -539,9 +528,7 @@ def test_zero_sample_weight_is_like_dropping_the_samples():
     dropped = RNNRegressor(**params).fit(X[keep], y[keep])
     assert_allclose(weighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4)
     unweighted = RNNRegressor(**params).fit(X, y)
-    assert not np.allclose(
-        unweighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4
-    )
+    assert not np.allclose(unweighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4)
 
 
 def test_sample_weight_two_is_like_a_duplicated_row():
@@ -562,9 +549,7 @@ def test_sample_weight_two_is_like_a_duplicated_row():
     repeated = RNNRegressor(**params).fit(X[repeat], y[repeat])
     assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4)
     unweighted = RNNRegressor(**params).fit(X, y)
-    assert not np.allclose(
-        unweighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4
-    )
+    assert not np.allclose(unweighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4)
 
 
 # ---------------------------------------------------------- early stopping
@@ -728,9 +713,7 @@ def test_verbose_0_is_silent_and_writes_nothing(tmp_path, monkeypatch, capfd):
 
 def test_verbose_1_shows_a_progress_bar(capfd):
     X, y = make_sequences()
-    RNNRegressor(**{**TINY, "max_epochs": 3, "verbose": 1, "early_stopping": True}).fit(
-        X, y
-    )
+    RNNRegressor(**{**TINY, "max_epochs": 3, "verbose": 1, "early_stopping": True}).fit(X, y)
     out, err = capfd.readouterr()
     assert "3/3" in err
     assert "train_loss" in err
@@ -841,9 +824,7 @@ def test_cuda_training_and_cpu_loading(tmp_path):
         """
     )
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], check=True, env=env, timeout=300
-    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env, timeout=300)
     assert_allclose(np.load(tmp_path / "pred.npy"), pred, rtol=1e-4, atol=1e-5)
 
 
@@ -893,9 +874,7 @@ def test_round_trip_in_a_new_process(fitted, tmp_path):
             np.save(folder + "/pickle.npy", pickle.load(f).predict(X))
         """
     )
-    subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], check=True, timeout=300
-    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=300)
     expected = model.predict(X)
     assert_array_equal(np.load(tmp_path / "joblib.npy"), expected)
     assert_array_equal(np.load(tmp_path / "pickle.npy"), expected)
@@ -930,9 +909,7 @@ def test_fitted_attributes():
     assert len(model.loss_curve_) == 3
     assert all(isinstance(v, float) and np.isfinite(v) for v in model.loss_curve_)
     assert isinstance(model.device_, str)
-    assert (
-        next(model.module_.parameters()).device.type == torch.device(model.device_).type
-    )
+    assert next(model.module_.parameters()).device.type == torch.device(model.device_).type
 
 
 # ------------------------------------------------------- device-resident data
