@@ -154,6 +154,101 @@ def test_batch_with_one_shared_padding(padded_model):
     )
 
 
+# ---------------------------------------------------- bidirectional summary
+
+
+def head_input(net, X, lengths=None):
+    """What the head of a RecurrentNetwork reads for each sequence."""
+    seen = []
+    hook = net.head.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+    try:
+        with torch.no_grad():
+            net(X, lengths)
+    finally:
+        hook.remove()
+    return seen[0]
+
+
+def padded_batch(seqs):
+    n_steps = max(len(s) for s in seqs)
+    X = torch.zeros(len(seqs), n_steps, seqs[0].shape[1])
+    for i, s in enumerate(seqs):
+        X[i, n_steps - len(s) :] = s
+    return X, torch.tensor([len(s) for s in seqs])
+
+
+LENGTH_MIXES = {
+    "full-length": [7] * 5,
+    "few-lengths": [7, 4, 4, 2, 7, 1],
+    "many-lengths": list(range(1, 13)),  # more than are grouped in training
+}
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+@pytest.mark.parametrize("mix", LENGTH_MIXES)
+@pytest.mark.parametrize("cell, num_layers", [("lstm", 1), ("gru", 2), ("rnn", 1)])
+def test_bidirectional_summary_is_each_direction_over_the_whole_sequence(
+    cell, num_layers, mix, training
+):
+    # Independent truth: torch's own layer run on each sequence alone, without
+    # padding. The forward direction has seen the sequence at its last step,
+    # the backward direction at its first.
+    from sklearn_rnn._modules import RecurrentNetwork
+
+    torch.manual_seed(0)
+    hidden = 5
+    net = RecurrentNetwork(
+        n_features=2,
+        n_outputs=1,
+        cell=cell,
+        hidden_size=hidden,
+        num_layers=num_layers,
+        bidirectional=True,
+    ).train(training)
+    seqs = [torch.randn(k, 2) for k in LENGTH_MIXES[mix]]
+    got = head_input(net, *padded_batch(seqs))
+    for i, seq in enumerate(seqs):
+        with torch.no_grad():
+            out, _ = net.rnn(seq[None])
+        expected = torch.cat([out[0, -1, :hidden], out[0, 0, hidden:]])
+        assert_allclose(got[i].numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mix", LENGTH_MIXES)
+def test_bidirectional_summary_sees_the_first_step_in_both_directions(mix):
+    from sklearn_rnn._modules import RecurrentNetwork
+
+    torch.manual_seed(0)
+    net = RecurrentNetwork(n_features=1, n_outputs=1, hidden_size=4, bidirectional=True).eval()
+    seqs = [torch.randn(k, 1) for k in LENGTH_MIXES[mix]]
+    X, lengths = padded_batch(seqs)
+    moved = X.clone()
+    first = X.shape[1] - lengths
+    moved[torch.arange(len(seqs)), first] += 1.0  # each sequence's first observed step
+    before, after = head_input(net, X, lengths), head_input(net, moved, lengths)
+    change = (after - before).abs()
+    assert (change[:, :4].amax(dim=1) > 1e-6).all(), "forward half missed the first step"
+    assert (change[:, 4:].amax(dim=1) > 1e-6).all(), "backward half missed the first step"
+
+
+def test_bidirectional_network_learns_the_first_step_of_a_long_sequence():
+    # The target is the first of 20 steps: the backward direction reads it
+    # directly where it has seen the whole sequence.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 20, 1))
+    X_test = rng.normal(size=(256, 20, 1))
+    model = RNNRegressor(
+        cell="gru",
+        hidden_size=8,
+        bidirectional=True,
+        lr=1e-2,
+        max_epochs=10,
+        batch_size=32,
+        random_state=0,
+    ).fit(X, X[:, 0, 0])
+    assert model.score(X_test, X_test[:, 0, 0]) > 0.9
+
+
 def test_custom_module_gets_padding_as_zeros_and_lengths():
     rng = np.random.default_rng(4)
     X = np.stack([pad_front(rng.normal(size=(k, 2)), 5 - k) for k in [5, 2, 4, 1]])
@@ -963,12 +1058,20 @@ def test_device_resident_batches_equal_cpu_batches(shuffle_index):
         assert torch.equal(ya, yb)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
+@pytest.mark.parametrize("padded", [False, True], ids=["full-length", "padded"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell):
+def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell, padded, bidirectional):
     # predict(X)[i] must be predict(X[i:i+1])[i]: scoring a subset, or a
     # last row alone for a forecast, gives exactly the numbers of the full call.
-    X, y = make_sequences(n=45)
-    model = RNNRegressor(**{**TINY, "cell": cell, "hidden_size": 16}).fit(X, y)
+    # Padded rows take the per-length paths (several lengths in one batch, and
+    # more lengths than are grouped in training).
+    X, y = make_sequences(n=45, n_steps=14)
+    if padded:
+        for i in range(0, 45, 2):
+            X[i, : i % 13] = np.nan
+    params = {**TINY, "cell": cell, "hidden_size": 16, "bidirectional": bidirectional}
+    model = RNNRegressor(**params).fit(X, y)
     full = model.predict(X)
     for rows in [slice(0, 1), slice(3, 4), slice(5, 12), slice(7, 40), slice(44, 45)]:
         assert_array_equal(model.predict(X[rows]), full[rows])
