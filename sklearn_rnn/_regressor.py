@@ -114,12 +114,33 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Make ``fit`` continue from the current weights.
 
     callbacks : list of skorch callbacks, default=None
-        Extra callbacks for the skorch net.
+        Extra callbacks for the skorch net (instances, or ``(name, callback)``
+        pairs). skorch's own callbacks work (``EpochScoring``, ``LRScheduler``,
+        ``Checkpoint``, ``EarlyStopping``, ``ProgressBar``, ...); a batch is
+        ``({"X": ..., "lengths": ...}, y)`` as skorch's documentation describes
+        for dict input, with ``"sample_weight"`` for weighted fits. The
+        callbacks the model adds itself are named ``"sklearn_rnn_*"``.
+
+    time_axis : {1, -1}, default=1
+        The axis of 3-D ``X`` that holds the time steps: 1 for
+        ``(n_samples, n_timesteps, n_features)`` (tslearn, Keras); -1 for
+        ``(n_samples, n_features, n_timesteps)``, sktime's ``numpy3D`` panels
+        and torch's ``Conv1d`` layout (``n_features_in_`` is then axis 1).
+        2-D ``X`` has its steps on axis 1 either way.
+
+    newest_first : bool, default=False
+        Whether the time steps come newest first, as lag columns ``lag_1,
+        lag_2, ...`` do (skforecast's): they are then read in reverse, so that
+        the network still runs from the oldest step to the newest. Missing
+        history is then trailing NaN steps (the oldest ones).
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
-        The fitted skorch net.
+        The fitted skorch net. ``net_.predict(X)`` and ``net_.forward(X)`` take
+        3-D (or 2-D) arrays or tensors as ``fit`` does, leading NaN steps as
+        padding, and give the network's raw outputs: with ``scale_y=True``,
+        the target standardised (``predict`` undoes that).
 
     module_ : torch.nn.Module
         The trained PyTorch module.
@@ -197,6 +218,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         verbose=0,
         warm_start=False,
         callbacks=None,
+        time_axis=1,
+        newest_first=False,
     ):
         super().__init__(
             cell=cell,
@@ -222,6 +245,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             verbose=verbose,
             warm_start=warm_start,
             callbacks=callbacks,
+            time_axis=time_axis,
+            newest_first=newest_first,
         )
         self.loss = loss
         self.scale_y = scale_y
@@ -238,7 +263,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 (n_samples, n_timesteps)
             Sequences. In 3-D input, leading all-NaN steps mark a sequence
             that is shorter than ``n_timesteps`` (the windower's padding);
-            2-D input is one univariate sequence per row.
+            2-D input is one univariate sequence per row. See ``time_axis``
+            and ``newest_first`` for other layouts. float32 and float64 are
+            used as they are; float16 is read as float32 (the network's
+            precision), other numbers as float64.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -292,13 +320,16 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    _fixed_target_params = ("scale_y",)
+
+    def _prepare_target(self, y, sample_weight, *, keep, train_rows):
         y2 = y.reshape(len(y), -1)
         if keep:
             fitted = {}
             y_mean, y_scale = self._y_mean, self._y_scale
         else:
-            y_mean, y_scale = _target_scaling(y2, sample_weight, self.scale_y)
+            weight = None if sample_weight is None else sample_weight[train_rows]
+            y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
             fitted = dict(
                 _y_1d=y.ndim == 1, n_outputs_=y2.shape[1], _y_mean=y_mean, _y_scale=y_scale
             )
