@@ -260,7 +260,7 @@ class BaseRNN(BaseEstimator):
                 for name in (*NETWORK_PARAMS, *self._fixed_target_params)
             }
         random = TorchRandom(seed, device)
-        with thread_policy(self._threads()), torch.enable_grad():
+        with thread_policy(self._threads()):
             with random.drawing():
                 if net is None:
                     net = self._build_net(device, X.shape[2], n_outputs, network)
@@ -474,9 +474,7 @@ class BaseRNN(BaseEstimator):
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
         with thread_policy(self._threads()):
             # A custom module gets exactly the rows asked for.
-            return infer_batches(
-                net, data, rows, ROW_TILE if network["module"] is None else None
-            )
+            return infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
 
     # -------------------------------------------------- fitted state, pickling
 
@@ -503,7 +501,7 @@ class BaseRNN(BaseEstimator):
         net = state.pop("net_", None)
         if net is not None:
             state["_network_state"] = network_state(net)
-        return saved_state(type(self).__name__, state)
+        return saved_state(state)
 
     def __setstate__(self, state):
         state = restored_state(type(self).__name__, state)

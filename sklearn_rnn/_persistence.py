@@ -35,7 +35,7 @@ def dependency_versions():
     }
 
 
-def saved_state(name, state):
+def saved_state(state):
     """The saved form of an estimator's ``__dict__`` ``state`` (plain data).
 
     Adds the versions of sklearn_rnn, torch, skorch and scikit-learn and a

@@ -104,7 +104,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         CUDA, as far as the GPU's kernels allow (call
         ``torch.use_deterministic_algorithms(True)`` and set
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for deterministic kernels). The
-        caller's global random state is left as it was.
+        caller's global random state is left as it was, and fits running at
+        the same time in other threads of the process (dask threads, joblib's
+        threading backend) do not change the model: each seeded fit draws
+        from its own states of torch's generators (the CPU's and the one
+        device's it runs on), swapped in under a process-wide lock around
+        what draws from them, so seeded fits with dropout or a custom module
+        run their forward passes one at a time.
 
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the losses; 2: also a

@@ -143,8 +143,10 @@ def _resolve_target(target, columns, pandas_in, multi_index):
     """
     if target is None:
         return False, list(range(len(columns)))
-    label = multi_index and isinstance(target, tuple) and not any(
-        isinstance(item, tuple) for item in target
+    label = (
+        multi_index
+        and isinstance(target, tuple)
+        and not any(isinstance(item, tuple) for item in target)
     )
     scalar = label or not isinstance(target, (list, tuple, np.ndarray))
     wanted = [target] if scalar else list(target)

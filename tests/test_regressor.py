@@ -386,9 +386,7 @@ def test_float16_input_is_read_as_float32():
     model.fit(X16, y)
     checked, _, _ = check_sequences(model, X16, reset=False)
     assert checked.dtype == np.float32
-    assert_allclose(
-        model.predict(X16), model.predict(X16.astype(np.float32)), rtol=1e-6
-    )
+    assert_allclose(model.predict(X16), model.predict(X16.astype(np.float32)), rtol=1e-6)
 
 
 # ---------------------------------------------------------- other layouts
@@ -829,7 +827,9 @@ def test_early_stopping_scales_the_target_on_the_training_rows_only(weighted):
     train_mean = np.average(y[:30], weights=None if weight is None else weight[:30])
     assert_allclose(model.predict(X[:3]), train_mean, rtol=1e-6)
     # The validation loss is then measured against the training rows' scale.
-    train_std = np.sqrt(np.average((y[:30] - train_mean) ** 2, weights=weight[:30] if weighted else None))
+    train_std = np.sqrt(
+        np.average((y[:30] - train_mean) ** 2, weights=weight[:30] if weighted else None)
+    )
     expected = ((y[30:] - train_mean) / train_std) ** 2
     if weighted:
         expected = expected * weight[30:] / weight[:30].mean()
@@ -1258,7 +1258,9 @@ def _neg_mse(net, X, y):
     return -float(np.mean((net.predict(X) - y) ** 2))
 
 
-@pytest.mark.parametrize("scoring", ["neg_mean_squared_error", _neg_mse], ids=["string", "callable"])
+@pytest.mark.parametrize(
+    "scoring", ["neg_mean_squared_error", _neg_mse], ids=["string", "callable"]
+)
 def test_skorch_epoch_scoring_on_train(scoring):
     from skorch.callbacks import EpochScoring
 

@@ -1176,23 +1176,23 @@ def test_warm_start_and_partial_fit_use_the_current_parameters():
 
 
 class RaiseAt(Callback):
-    """Raise ``error`` at the end of epoch ``epoch`` of a training call (1-based),
-    or in ``on_train_end`` with ``epoch=None``."""
+    """Raise OSError (a full disk) at the end of epoch ``epoch`` of a training call
+    (1-based), or in ``on_train_end`` with ``epoch=None``."""
 
-    def __init__(self, epoch=2, error=OSError("No space left on device")):
+    def __init__(self, epoch=2, message="No space left on device"):
         self.epoch = epoch
-        self.error = error
+        self.message = message
 
     def on_train_begin(self, net, **kwargs):
         self.start_ = len(net.history)
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) - self.start_ == self.epoch:
-            raise self.error
+            raise OSError(self.message)
 
     def on_train_end(self, net, **kwargs):
         if self.epoch is None:
-            raise self.error
+            raise OSError(self.message)
 
 
 def _training_state(model):
