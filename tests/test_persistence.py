@@ -95,6 +95,14 @@ def test_deepcopy_predicts_identically_and_trains_on(fitted):
     assert twin.n_iter_ == fitted.n_iter_ + 1
 
 
+def test_loading_leaves_the_callers_random_state_alone(fitted):
+    data = pickle.dumps(fitted)
+    torch.manual_seed(3)
+    before = torch.get_rng_state().clone()
+    pickle.loads(data)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_warm_start_after_loading_continues_as_without_saving():
     model = tiny(warm_start=True, shuffle=False)
     model.fit(X, Y)

@@ -1407,6 +1407,10 @@ def test_works_under_inference_mode(torch_globals):
     assert np.isfinite(model.loss_curve_).all()
     model.partial_fit(X3, Y)  # the weights made there train on outside it
     assert model.n_iter_ == 4
+    with torch.inference_mode():
+        loaded = pickle.loads(pickle.dumps(model))
+    loaded.partial_fit(X3, Y)  # so do the weights of a model loaded there
+    assert loaded.n_iter_ == 5
 
 
 class DropoutHead(nn.Module):
