@@ -463,8 +463,8 @@ class BaseRNN(BaseEstimator):
         net = self.net_
         n_samples, n_steps, n_features = X.shape
         # A chunk's activations, not its input, dominate memory: the built-in
-        # network keeps gates x hidden values per step for every sequence.
-        # (of the fitted network, whatever the parameters say now).
+        # network keeps gates x hidden values per step for every sequence. The
+        # fitted network's, whatever the parameters say now.
         network = self._fitted_params
         width = n_features
         if network["module"] is None:

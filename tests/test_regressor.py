@@ -443,16 +443,23 @@ def test_skforecast_recursive_forecaster():
     regressor = RNNRegressor(
         cell="gru", hidden_size=8, lr=1e-2, max_epochs=20, random_state=0, newest_first=True
     )
-    forecaster = recursive.ForecasterRecursive(regressor=regressor, lags=8)
+    # skforecast 0.19 renamed its regressor argument and attribute "estimator".
+    import inspect
+
+    name = (
+        "estimator"
+        if "estimator" in inspect.signature(recursive.ForecasterRecursive).parameters
+        else "regressor"
+    )
+    forecaster = recursive.ForecasterRecursive(**{name: regressor}, lags=8)
     forecaster.fit(y=series)
     X_train, y_train = forecaster.create_train_X_y(y=series)
     assert list(X_train.columns[:2]) == ["lag_1", "lag_2"]  # newest first
     lags = X_train.to_numpy()
     oldest_first = RNNRegressor(**{**regressor.get_params(), "newest_first": False})
     oldest_first.fit(lags[:, ::-1], y_train.to_numpy())
-    assert_allclose(
-        forecaster.regressor.predict(X_train), oldest_first.predict(lags[:, ::-1]), rtol=1e-6
-    )
+    fitted = getattr(forecaster, name)
+    assert_allclose(fitted.predict(lags), oldest_first.predict(lags[:, ::-1]), rtol=1e-6)
     future = np.sin(0.3 * np.arange(200, 210))
     assert np.abs(forecaster.predict(steps=10).to_numpy() - future).max() < 0.2
 

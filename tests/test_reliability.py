@@ -424,6 +424,9 @@ REGRESSOR_PARAM_CASES = [
     _param("verbose", -1, ValueError),
     _param("warm_start", "yes", TypeError),
     _param("callbacks", "progress", TypeError),
+    _param("time_axis", 2, ValueError),
+    _param("time_axis", True, TypeError, r"time_axis.*True"),
+    _param("newest_first", "yes", TypeError),
     _param("callbacks", [1], TypeError, r"callbacks.*1", id="callbacks=[int]"),
     _param("callbacks", [("named", "x")], TypeError, r"callbacks.*'x'", id="callbacks=[(n, str)]"),
 ]
