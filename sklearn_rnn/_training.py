@@ -271,13 +271,15 @@ class SequenceNet(NeuralNet):
         :meth:`fit_loop`."""
         if not self.initialized_:
             self.initialize()
-        start = state_copy(self), len(self.history)
+        start = self.call_start_ = state_copy(self), len(self.history)
         try:
             return super().partial_fit(X, y, classes, **fit_params)
         except BaseException:
             load_state(self, start[0])
             del self.history[start[1] :]
             raise
+        finally:
+            del self.call_start_
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``epochs`` epochs, stopping early when a callback asks.
@@ -302,7 +304,9 @@ class SequenceNet(NeuralNet):
 
         self.stop_training_ = False
         self.interrupted_ = False
-        last_good = state_copy(self), len(self.history)
+        # The state at the end of the last completed epoch: at first, the copy
+        # partial_fit took when the call began.
+        last_good = getattr(self, "call_start_", None) or (state_copy(self), len(self.history))
         try:
             for _ in range(epochs):
                 self.notify("on_epoch_begin", **on_epoch_kwargs)
