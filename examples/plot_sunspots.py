@@ -87,7 +87,9 @@ print(results.round(2).to_string(index=False))
 print("Best:", search.best_params_, "epochs:", search.best_estimator_[-1].n_iter_)
 
 # The linear baseline: the same windows, flattened into lag columns. Ridge
-# cannot read NaN padding, so the first rows repeat the first value instead.
+# cannot read NaN padding, so the first rows of each training block repeat
+# its first value instead (the test folds continue from their training rows
+# and need no padding).
 ridge = GridSearchCV(
     make_pipeline(StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()),
     {"sequencewindower__window": [3, 6, 11, 22], "ridge__alpha": [0.1, 1.0, 10.0]},

@@ -79,6 +79,7 @@ class BaseRNN(BaseEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "bidirectional": ["boolean"],
+        "linear_skip": ["boolean"],
         "module": [None, type],
         "module_kwargs": [None, dict],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -107,6 +108,7 @@ class BaseRNN(BaseEstimator):
         num_layers,
         dropout,
         bidirectional,
+        linear_skip,
         module,
         module_kwargs,
         optimizer,
@@ -131,6 +133,7 @@ class BaseRNN(BaseEstimator):
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
+        self.linear_skip = linear_skip
         self.module = module
         self.module_kwargs = module_kwargs
         self.optimizer = optimizer
@@ -157,16 +160,26 @@ class BaseRNN(BaseEstimator):
         fitted model)."""
         raise NotImplementedError
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         """The target as the network trains on it.
 
-        Returns ``(y_train, n_network_outputs, fitted)``: a torch tensor with one
-        row per sample, the width of the network's output, and the fitted
-        attributes the target implies, set on the estimator only once training
-        succeeds. With ``keep`` (a warm start or ``partial_fit``) the fitted
-        target state is reused and ``y`` checked against it.
+        Statistics are fitted on the first ``n_train`` rows only (the rest
+        validate early stopping). Returns ``(y_train, n_network_outputs,
+        fitted)``: a torch tensor with one row per sample, the width of the
+        network's output, and the fitted attributes the target implies, set on
+        the estimator only once training succeeds. With ``keep`` (a warm start
+        or ``partial_fit``) the fitted target state is reused and ``y`` checked
+        against it.
         """
         raise NotImplementedError
+
+    def _configure_net(self, net, fitted):
+        """Attach what the net needs of the ``fitted`` target state (called on
+        every fit, with the fitted attributes of :meth:`_prepare_target`)."""
+
+    def _init_net(self, net, data, n_train):
+        """Initialise a new net's weights from the first ``n_train`` rows of
+        ``data`` before training (optional)."""
 
     def _criterion(self):
         """The skorch ``criterion`` and its ``criterion__*`` parameters; the
@@ -202,7 +215,12 @@ class BaseRNN(BaseEstimator):
         optimizer_class(self.optimizer)
         device = resolve_device(self.device)
         callbacks = self._callbacks(early_stopping, epochs)
-        y_train, n_outputs, fitted = self._prepare_target(y, sample_weight, keep=keep)
+        n_train = n_samples
+        if early_stopping:
+            n_train = TailSplit(self.validation_fraction).n_train(n_samples)
+        y_train, n_outputs, fitted = self._prepare_target(
+            X, lengths, y, sample_weight, keep=keep, n_train=n_train
+        )
         weight = relative_weights(sample_weight)
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
@@ -219,7 +237,10 @@ class BaseRNN(BaseEstimator):
             net = None
         with seeded(seed, device), thread_policy(self._threads()), torch.enable_grad():
             if net is None:
-                net = self._build_net(device, X.shape[2], n_outputs)
+                net = self._build_net(device, X.shape[1], X.shape[2], n_outputs)
+            self._configure_net(net, fitted)
+            if not keep:
+                self._init_net(net, data, n_train)
             # Shuffling draws from torch's generator, so it follows random_state
             # (or the caller's torch.manual_seed when random_state is None).
             net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
@@ -246,8 +267,8 @@ class BaseRNN(BaseEstimator):
 
         if not keep:
             set_input(self, input_info)
-            for name, value in fitted.items():
-                setattr(self, name, value)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)
@@ -264,7 +285,7 @@ class BaseRNN(BaseEstimator):
             )
         return self
 
-    def _build_net(self, device, n_features, n_outputs):
+    def _build_net(self, device, n_steps, n_features, n_outputs):
         if self.module is None:
             module = RecurrentNetwork
             module_kwargs = dict(
@@ -273,6 +294,7 @@ class BaseRNN(BaseEstimator):
                 num_layers=self.num_layers,
                 dropout=self.dropout,
                 bidirectional=self.bidirectional,
+                skip_steps=n_steps if self.linear_skip else 0,
             )
         else:
             module = self.module

@@ -42,6 +42,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     bidirectional : bool, default=False
         Run the sequence both ways.
 
+    linear_skip : bool, default=True
+        Add a linear map of the last steps (as many as the training sequences
+        have) to the logits: a logistic regression on the sequence, learned
+        jointly with the recurrent layers, which then learn what it leaves.
+        It starts at zero. Ignored with a custom ``module``.
+
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
         ``module(n_features=..., n_outputs=..., **module_kwargs)`` with
@@ -188,6 +194,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        linear_skip=True,
         module=None,
         module_kwargs=None,
         optimizer="adam",
@@ -214,6 +221,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             num_layers=num_layers,
             dropout=dropout,
             bidirectional=bidirectional,
+            linear_skip=linear_skip,
             module=module,
             module_kwargs=module_kwargs,
             optimizer=optimizer,
@@ -371,7 +379,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         if keep:
             classes, fitted = self.classes_, {}
         else:

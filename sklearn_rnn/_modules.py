@@ -29,6 +29,9 @@ class RecurrentNetwork(nn.Module):
         Dropout between stacked layers.
     bidirectional : bool, default=False
         Run the sequence both ways.
+    skip_steps : int, default=0
+        If positive, add a linear map of the last ``skip_steps`` steps to the
+        output (an autoregressive skip connection, as in LSTNet).
 
     Notes
     -----
@@ -57,6 +60,7 @@ class RecurrentNetwork(nn.Module):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        skip_steps=0,
     ):
         super().__init__()
         self.rnn = CELLS[cell](
@@ -68,8 +72,34 @@ class RecurrentNetwork(nn.Module):
             batch_first=True,
         )
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+        self.skip_steps = skip_steps
+        self.skip = None
+        if skip_steps:
+            # Starts at zero: the network begins as the recurrent part alone.
+            self.skip = nn.Linear(skip_steps * n_features, n_outputs, bias=False)
+            nn.init.zeros_(self.skip.weight)
 
     def forward(self, X, lengths=None):
+        out = self._recurrent(X, lengths)
+        if self.skip is None:
+            return out
+        return out + self.skip(self.skip_inputs(X))
+
+    def skip_inputs(self, X):
+        """The inputs of the linear skip: the last ``skip_steps`` steps, flattened.
+
+        Padding steps are 0, and so are the steps before a shorter sequence: an
+        autoregressive part learned with the recurrent one.
+        """
+        batch, n_steps, n_features = X.shape
+        k = self.skip_steps
+        if n_steps >= k:
+            last = X[:, n_steps - k :]
+        else:
+            last = torch.cat([X.new_zeros(batch, k - n_steps, n_features), X], 1)
+        return last.reshape(batch, k * n_features)
+
+    def _recurrent(self, X, lengths=None):
         n_steps = X.shape[1]
         if lengths is None or int(lengths.min()) == n_steps:
             return self.head(self.rnn(X)[0][:, -1])

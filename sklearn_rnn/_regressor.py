@@ -1,6 +1,9 @@
 """``RNNRegressor``: what regression adds to the shared base (losses, target
 scaling, predictions in the target's units)."""
 
+import warnings
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
@@ -8,7 +11,16 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseRNN
 from ._inputs import check_target
+from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
+from ._training import least_squares_skip
 
+# What window_norm="auto" uses when the target is a future value of an input
+# feature (chosen by benchmarks/bench_accuracy.py).
+AUTO_MODE = "last"
+# The linear skip starts at the least-squares fit on at most this many training
+# sequences, when it has at most this many inputs (steps x features).
+LEAST_SQUARES_ROWS = 8192
+LEAST_SQUARES_INPUTS = 2048
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -40,6 +52,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     bidirectional : bool, default=False
         Run the sequence both ways.
+
+    linear_skip : bool, default=True
+        Add a linear map of the last steps (as many as the training sequences
+        have) to the network's output: an autoregressive skip connection
+        learned jointly with the recurrent layers (as in LSTNet). It fits the
+        linear part of a problem within a few epochs, where a recurrent layer
+        alone needs many, and the recurrent layers learn what is left. Ignored
+        with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
@@ -167,6 +187,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         **BaseRNN._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
         "scale_y": ["boolean"],
+        "window_norm": [None, StrOptions({"auto", *MODES})],
+        "target_features": [None, Integral, list],
     }
 
     def __init__(
@@ -177,6 +199,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        linear_skip=True,
         module=None,
         module_kwargs=None,
         loss="squared_error",
@@ -192,6 +215,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         n_iter_no_change=10,
         tol=1e-4,
         scale_y=True,
+        window_norm="auto",
+        target_features=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -204,6 +229,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             num_layers=num_layers,
             dropout=dropout,
             bidirectional=bidirectional,
+            linear_skip=linear_skip,
             module=module,
             module_kwargs=module_kwargs,
             optimizer=optimizer,
@@ -225,6 +251,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         )
         self.loss = loss
         self.scale_y = scale_y
+        self.window_norm = window_norm
+        self.target_features = target_features
 
     # ------------------------------------------------------------------ fit
 
@@ -295,18 +323,100 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
         y2 = y.reshape(len(y), -1)
         if keep:
-            fitted = {}
-            y_mean, y_scale = self._y_mean, self._y_scale
+            names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats", "window_norm_")
+            fitted = {name: getattr(self, name) for name in names}
         else:
-            y_mean, y_scale = _target_scaling(y2, sample_weight, self.scale_y)
+            train = slice(0, n_train)
+            weight = None if sample_weight is None else sample_weight[train]
+            y_mean, y_scale = _target_scaling(y2[train], weight, self.scale_y)
+            mode, stats = self._window_norm_stats(X[train], lengths[train], y2[train])
             fitted = dict(
-                _y_1d=y.ndim == 1, n_outputs_=y2.shape[1], _y_mean=y_mean, _y_scale=y_scale
+                _y_1d=y.ndim == 1,
+                n_outputs_=y2.shape[1],
+                _y_mean=y_mean,
+                _y_scale=y_scale,
+                _window_stats=stats,
+                window_norm_=mode,
             )
+        y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
+
+    def _configure_net(self, net, fitted):
+        stats = fitted["_window_stats"]
+        net.window_norm = None
+        if stats is not None:
+            net.window_norm = WindowNorm(
+                y_mean=fitted["_y_mean"], y_scale=fitted["_y_scale"], **stats
+            ).to(net.device)
+
+    def _window_norm_stats(self, X, lengths, y):
+        """The per-window normalisation used (``window_norm_``) and its statistics."""
+        mode = self.window_norm
+        if mode is None:
+            return None, None
+        n_features = X.shape[2]
+        features = None
+        if self.target_features is not None:
+            features = self._target_index(n_features, y.shape[1])
+        found = find_target_features(X[:, -1], y, None if features is None else set(features))
+        if mode == "auto":
+            if found is None and features is None:
+                return None, None
+            mode = AUTO_MODE
+        if found is None:
+            index = self._target_index(n_features, y.shape[1]) if features is None else features
+            _check_units(X, y, index)
+            return mode, fit_window_stats(X, lengths, y, mode, index)
+        index, scale, offset = found
+        return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
+
+    def _init_net(self, net, data, n_train):
+        skip = getattr(net.module_, "skip", None) if self.module is None else None
+        if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
+            return
+        index = np.unique(
+            np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS)).astype(int)
+        )
+        norm = net.window_norm
+        if norm is None:
+            least_squares_skip(net, data, index, lambda y, center, spread: y)
+        else:
+            least_squares_skip(
+                net,
+                data,
+                index,
+                lambda y, center, spread: norm.targets(
+                    y * norm.y_scale + norm.y_mean, center, spread
+                ),
+            )
+
+    def _target_index(self, n_features, n_outputs):
+        """The input feature each output shares units with (``target_features``)."""
+        features = self.target_features
+        if features is None:
+            if n_features > 1:
+                raise ValueError(
+                    f"window_norm={self.window_norm!r} maps each output back to the units "
+                    f"of an input feature, but X has {n_features} features and "
+                    "target_features is None. Set target_features to the index of the "
+                    "feature the target is a future value of (e.g. target_features=0), or "
+                    "a list with one index per target column, or set window_norm=None."
+                )
+            features = [0]
+        features = [features] if isinstance(features, Integral) else list(features)
+        bad = [f for f in features if not isinstance(f, Integral) or not 0 <= f < n_features]
+        if bad or not features or n_outputs % len(features):
+            raise ValueError(
+                f"target_features={self.target_features!r} must name input features "
+                f"(ints in [0, {n_features})), one per target column or one per target "
+                f"when y's {n_outputs} columns are several steps of each (step-major, "
+                "as make_supervised gives them)."
+            )
+        return np.tile(np.asarray(features, dtype=np.int64), n_outputs // len(features))
 
     def _criterion(self):
         return LOSSES[self.loss], {"reduction": "none"}
@@ -337,6 +447,25 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _check_units(X, y, index):
+    """Warn when the target cannot be in the units of the input features it is
+    mapped back to: a scaler before the windower that scaled X but not y."""
+    last = np.asarray(X[:, -1], dtype=np.float64)[:, index]
+    spread = np.maximum(y.std(axis=0), 1e-12)
+    ratio = last.std(axis=0) / spread
+    shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
+    if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
+        warnings.warn(
+            "window_norm maps the network's outputs back to the units of X's target "
+            "feature(s), but y does not look like it is in those units (its mean or "
+            "spread differs widely from the feature's). If a scaler before the "
+            "windower scaled X but not y, drop it: the regressor normalises each "
+            "window itself.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _target_scaling(y, sample_weight, scale):

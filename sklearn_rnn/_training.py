@@ -141,10 +141,14 @@ class TailSplit:
     def __init__(self, fraction):
         self.fraction = fraction
 
+    def n_train(self, n):
+        """How many of ``n`` rows (the first ones) are trained on."""
+        return n - min(max(1, math.ceil(n * self.fraction)), n - 1)
+
     def __call__(self, dataset, y=None, **params):
         n = len(dataset)
-        n_valid = min(max(1, math.ceil(n * self.fraction)), n - 1)
-        return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
+        n_train = self.n_train(n)
+        return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n))
 
 
 def state_copy(net):
@@ -189,6 +193,8 @@ class SequenceNet(NeuralNet):
 
     pass_lengths = True
     n_outputs = None
+    # A _normalization.WindowNorm on the net's device, or None.
+    window_norm = None
 
     def get_default_callbacks(self):
         return [
@@ -199,12 +205,17 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
+        norm = self.window_norm
+        if norm is not None:
+            X, center, spread = norm.inputs(X, x["lengths"])
         if self.pass_lengths:
             out = self.module_(X, lengths=x["lengths"])
         else:
             out = self.module_(X)
         if self.n_outputs is not None:
             check_output(out, type(self.module_).__name__, (X.shape[0], self.n_outputs))
+        if norm is not None:
+            out = norm.outputs(out, center, spread)
         return out
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -266,6 +277,37 @@ class SequenceNet(NeuralNet):
         # 100 us a call); every epoch sets the mode it needs.
         self.module_.eval()
         return self
+
+
+def least_squares_skip(net, data, index, target):
+    """Start the built-in network at the least-squares linear model.
+
+    The skip connection's weights are set to the ridge solution that maps the
+    skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
+    spread)`` (the network output that gives ``y``; center and spread are
+    None without per-window normalisation), and the recurrent head to zero,
+    so that training starts from the best linear fit and the recurrent
+    layers learn what it leaves.
+    """
+    module = net.module_
+    Xi, y = data.batch(index)
+    X = Xi["X"].to(net.device)
+    norm = net.window_norm
+    with torch.no_grad():
+        center = spread = None
+        if norm is not None:
+            X, center, spread = norm.inputs(X, Xi["lengths"])
+        goal = target(y.to(net.device), center, spread).double()
+        Z = module.skip_inputs(X).double()
+        weight = Xi.get("sample_weight")
+        Zw = Z if weight is None else Z * weight.to(Z).unsqueeze(1)
+        gram = Zw.T @ Z
+        ridge = 1e-3 * gram.diagonal().mean().clamp_min(1e-12)
+        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+        coef = torch.linalg.solve(gram + ridge * eye, Zw.T @ goal)
+        module.skip.weight.copy_(coef.T.to(module.skip.weight))
+        module.head.weight.zero_()
+        module.head.bias.zero_()
 
 
 def infer_batches(net, data, rows, tile=None):

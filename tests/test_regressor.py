@@ -477,7 +477,8 @@ def test_scale_y_standardises_inside_the_model():
     # Trained on the standardised target, the loss starts near its variance, 1.
     assert scaled.loss_curve_[0] < 5
     assert scaled.score(X, y_big) > 0.3
-    assert abs(scaled.predict(X).mean() - 1000) < 25
+    # Predictions come back in the target's units (its mean is about 973 here).
+    assert abs(scaled.predict(X).mean() - y_big.mean()) < 25
     raw = RNNRegressor(**{**TINY, "scale_y": False}).fit(X, y_big)
     assert raw.loss_curve_[0] > 1e5
 
@@ -486,11 +487,12 @@ def test_scale_y_standardises_inside_the_model():
 def test_constant_target(scale_y):
     X, _ = make_sequences()
     y = np.full(len(X), 3.0)
-    # Unscaled, the head must first travel from 0 to 3: give it more steps.
+    # Unscaled, the head must first travel from 0 to 3, and the linear skip
+    # must unlearn what it picked up on the way: give it more steps.
     model = RNNRegressor(
         hidden_size=4,
         lr=0.05,
-        max_epochs=40 if scale_y else 150,
+        max_epochs=40 if scale_y else 300,
         batch_size=40,
         scale_y=scale_y,
         random_state=0,
