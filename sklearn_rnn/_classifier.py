@@ -44,9 +44,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
 
     linear_skip : bool, default=True
         Add a linear map of the last steps (as many as the training sequences
-        have) to the logits: a logistic regression on the sequence, learned
-        jointly with the recurrent layers, which then learn what it leaves.
-        It starts at zero. Ignored with a custom ``module``.
+        have) to the network's logits: a skip connection learned jointly with
+        the recurrent layers. Ignored with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
@@ -102,6 +101,15 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         ``n_samples / (n_classes * np.bincount(y))``. Multiplied with
         ``sample_weight`` when both are given, as in scikit-learn
         (:func:`~sklearn.utils.compute_sample_weight`).
+
+    time_axis : {1, -1}, default=1
+        The axis of 3-D ``X`` that holds the time steps: 1 for
+        ``(n_samples, n_timesteps, n_features)``; -1 for ``(n_samples,
+        n_features, n_timesteps)`` (sktime's ``numpy3D`` panels).
+
+    newest_first : bool, default=False
+        Whether the time steps come newest first; they are then read in
+        reverse, so that the network still runs from the oldest step.
 
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU: the first available),
@@ -209,6 +217,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         n_iter_no_change=10,
         tol=1e-4,
         class_weight=None,
+        time_axis=1,
+        newest_first=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -235,6 +245,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            time_axis=time_axis,
+            newest_first=newest_first,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -379,7 +391,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, train_rows):
         if keep:
             classes, fitted = self.classes_, {}
         else:

@@ -124,7 +124,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         CUDA, as far as the GPU's kernels allow (call
         ``torch.use_deterministic_algorithms(True)`` and set
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for deterministic kernels). The
-        caller's global random state is left as it was.
+        caller's global random state is left as it was, and fits running at
+        the same time in other threads of the process (dask threads, joblib's
+        threading backend) do not change the model: each seeded fit draws
+        from its own states of torch's generators (the CPU's and the one
+        device's it runs on), swapped in under a process-wide lock around
+        what draws from them, so seeded fits with dropout or a custom module
+        run their forward passes one at a time.
 
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the losses; 2: also a
@@ -134,12 +140,33 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Make ``fit`` continue from the current weights.
 
     callbacks : list of skorch callbacks, default=None
-        Extra callbacks for the skorch net.
+        Extra callbacks for the skorch net (instances, or ``(name, callback)``
+        pairs). skorch's own callbacks work (``EpochScoring``, ``LRScheduler``,
+        ``Checkpoint``, ``EarlyStopping``, ``ProgressBar``, ...); a batch is
+        ``({"X": ..., "lengths": ...}, y)`` as skorch's documentation describes
+        for dict input, with ``"sample_weight"`` for weighted fits. The
+        callbacks the model adds itself are named ``"sklearn_rnn_*"``.
+
+    time_axis : {1, -1}, default=1
+        The axis of 3-D ``X`` that holds the time steps: 1 for
+        ``(n_samples, n_timesteps, n_features)`` (tslearn, Keras); -1 for
+        ``(n_samples, n_features, n_timesteps)``, sktime's ``numpy3D`` panels
+        and torch's ``Conv1d`` layout (``n_features_in_`` is then axis 1).
+        2-D ``X`` has its steps on axis 1 either way.
+
+    newest_first : bool, default=False
+        Whether the time steps come newest first, as lag columns ``lag_1,
+        lag_2, ...`` do (skforecast's): they are then read in reverse, so that
+        the network still runs from the oldest step to the newest. Missing
+        history is then trailing NaN steps (the oldest ones).
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
-        The fitted skorch net.
+        The fitted skorch net. ``net_.predict(X)`` and ``net_.forward(X)`` take
+        3-D (or 2-D) arrays or tensors as ``fit`` does, leading NaN steps as
+        padding, and give the network's raw outputs: with ``scale_y=True``,
+        the target standardised (``predict`` undoes that).
 
     module_ : torch.nn.Module
         The trained PyTorch module.
@@ -222,6 +249,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         verbose=0,
         warm_start=False,
         callbacks=None,
+        time_axis=1,
+        newest_first=False,
     ):
         super().__init__(
             cell=cell,
@@ -248,6 +277,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             verbose=verbose,
             warm_start=warm_start,
             callbacks=callbacks,
+            time_axis=time_axis,
+            newest_first=newest_first,
         )
         self.loss = loss
         self.scale_y = scale_y
@@ -269,7 +300,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             2-D input is one univariate sequence per row; a list may hold
             sequences of different lengths, each ``(length, n_features)``
             (or 1-D for univariate sequences), padded internally into one
-            array of ``(n_samples, longest, n_features)``.
+            array of ``(n_samples, longest, n_features)``. See ``time_axis``
+            and ``newest_first`` for other layouts. float32 and float64 are
+            used as they are; float16 is read as float32 (the network's
+            precision), other numbers as float64.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -323,16 +357,19 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, n_train):
+    _fixed_target_params = ("scale_y", "window_norm", "target_features")
+
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, train_rows):
         y2 = y.reshape(len(y), -1)
         if keep:
             names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats", "window_norm_")
             fitted = {name: getattr(self, name) for name in names}
         else:
-            train = slice(0, n_train)
-            weight = None if sample_weight is None else sample_weight[train]
-            y_mean, y_scale = _target_scaling(y2[train], weight, self.scale_y)
-            mode, stats = self._window_norm_stats(X[train], lengths[train], y2[train])
+            weight = None if sample_weight is None else sample_weight[train_rows]
+            y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
+            mode, stats = self._window_norm_stats(
+                X[train_rows], lengths[train_rows], y2[train_rows]
+            )
             fitted = dict(
                 _y_1d=y.ndim == 1,
                 n_outputs_=y2.shape[1],
@@ -356,7 +393,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def _window_norm_stats(self, X, lengths, y):
         """The per-window normalisation used (``window_norm_``) and its statistics."""
         mode = self.window_norm
-        if mode is None:
+        # A custom module gets the windows as they are unless asked otherwise.
+        if mode is None or (mode == "auto" and self.module is not None):
             return None, None
         n_features = X.shape[2]
         features = None
@@ -374,13 +412,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         index, scale, offset = found
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
-    def _init_net(self, net, data, n_train):
+    def _init_net(self, net, data, train_rows):
         skip = getattr(net.module_, "skip", None) if self.module is None else None
         if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
             return
-        index = np.unique(
-            np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS)).astype(int)
-        )
+        n_train = len(range(*train_rows.indices(len(data))))
+        rows = np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS))
+        index = np.unique(rows.astype(np.int64))
         norm = net.window_norm
         if norm is None:
             least_squares_skip(net, data, index, lambda y, center, spread: y)

@@ -16,6 +16,9 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.history import History
+
+from ._inputs import observed_lengths
 
 
 class SequenceData(torch.utils.data.Dataset):
@@ -135,19 +138,21 @@ class BatchIterator:
                 yield self.dataset.batch(slice(start, start + size))
 
 
+def n_training_rows(n, fraction):
+    """Rows trained on when the last ``fraction`` of ``n`` rows validate: at
+    least one row on each side."""
+    return n - min(max(1, math.ceil(n * fraction)), n - 1)
+
+
 class TailSplit:
     """Validate on the last ``fraction`` of the rows, keeping time order."""
 
     def __init__(self, fraction):
         self.fraction = fraction
 
-    def n_train(self, n):
-        """How many of ``n`` rows (the first ones) are trained on."""
-        return n - min(max(1, math.ceil(n * self.fraction)), n - 1)
-
     def __call__(self, dataset, y=None, **params):
         n = len(dataset)
-        n_train = self.n_train(n)
+        n_train = n_training_rows(n, self.fraction)
         return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n))
 
 
@@ -187,14 +192,45 @@ class SequenceNet(NeuralNet):
     contract; only ``infer`` (the lengths and the sample weights travel in the
     batch's ``X`` dict) and ``get_loss`` (per-sample weighting) are specialised.
     Extra attributes set by the estimator: ``pass_lengths`` (the module's
-    ``forward`` takes ``lengths``), and ``n_outputs`` (set for custom modules,
-    whose output shape is then checked every batch).
+    ``forward`` takes ``lengths``), ``n_outputs`` (set for custom modules,
+    whose output shape is then checked every batch), and ``random_draws`` (a
+    context manager factory bracketing each training forward pass, for
+    modules that draw random numbers there, see ``_runtime.TorchRandom``).
+
+    ``predict``, ``predict_proba``, ``forward`` and ``fit`` also take plain
+    arrays or tensors, as skorch nets do (see :meth:`get_dataset`); ``predict``
+    then returns the network's raw outputs (for the regressor, the target
+    standardised as ``scale_y`` made it).
     """
 
     pass_lengths = True
     n_outputs = None
     # A _normalization.WindowNorm on the net's device, or None.
     window_norm = None
+    random_draws = None
+
+    def get_dataset(self, X, y=None):
+        """``X`` as :class:`SequenceData`: a SequenceData (or any Dataset) as it
+        is, or a numpy array or tensor of shape ``(n, n_timesteps,
+        n_features)`` (``(n, n_timesteps)``: one feature per step), leading NaN
+        steps as padding; ``y`` as a tensor (floats as float32, 1-D as one
+        column)."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        X = np.asarray(X)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.dtype.kind == "f":
+            lengths = observed_lengths(X)
+        else:
+            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+            if y.is_floating_point():
+                y = y.to(torch.float32).reshape(len(y), -1)
+        return SequenceData(X, lengths, y)
 
     def get_default_callbacks(self):
         return [
@@ -208,15 +244,21 @@ class SequenceNet(NeuralNet):
         norm = self.window_norm
         if norm is not None:
             X, center, spread = norm.inputs(X, x["lengths"])
-        if self.pass_lengths:
-            out = self.module_(X, lengths=x["lengths"])
+        if self.random_draws is not None and self.module_.training:
+            with self.random_draws():
+                out = self._forward_module(X, x["lengths"])
         else:
-            out = self.module_(X)
+            out = self._forward_module(X, x["lengths"])
         if self.n_outputs is not None:
             check_output(out, type(self.module_).__name__, (X.shape[0], self.n_outputs))
         if norm is not None:
             out = norm.outputs(out, center, spread)
         return out
+
+    def _forward_module(self, X, lengths):
+        if self.pass_lengths:
+            return self.module_(X, lengths=lengths)
+        return self.module_(X)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(self.device, non_blocking=True)
@@ -228,13 +270,35 @@ class SequenceNet(NeuralNet):
             losses = losses.reshape(losses.shape[0], -1).mean(dim=1)
         return (losses * weight.to(self.device, non_blocking=True)).mean()
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, all or nothing: whatever stops it (a
+        non-finite loss, a callback raising, a full disk), the weights, the
+        optimizer's state and the history go back to where the call started,
+        and the error is raised again. Ctrl-C is the exception: see
+        :meth:`fit_loop`."""
+        if not self.initialized_:
+            self.initialize()
+        start = self.call_start_ = state_copy(self), len(self.history)
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except BaseException:
+            load_state(self, start[0])
+            del self.history[start[1] :]
+            raise
+        finally:
+            del self.call_start_
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``epochs`` epochs, stopping early when a callback asks.
 
-        A KeyboardInterrupt (Ctrl-C) ends training and rolls the weights back
-        to the end of the last completed epoch; ``interrupted_`` records it.
-        A non-finite training loss rolls back to the weights the call started
-        from (a failed call changes nothing) and raises FloatingPointError.
+        A callback asks by setting ``stop_training_``, or, as skorch's own
+        ``EarlyStopping`` does, by raising KeyboardInterrupt in
+        ``on_epoch_end``: the epoch is complete and is kept. A KeyboardInterrupt
+        anywhere else (Ctrl-C) ends training and rolls the weights back to the
+        end of the last completed epoch; ``interrupted_`` records it. A
+        non-finite training loss raises FloatingPointError (and
+        :meth:`partial_fit` rolls back to the weights the call started from:
+        the epochs before may already have pushed them to the edge).
         """
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
@@ -247,7 +311,9 @@ class SequenceNet(NeuralNet):
 
         self.stop_training_ = False
         self.interrupted_ = False
-        start = last_good = state_copy(self), len(self.history)
+        # The state at the end of the last completed epoch: at first, the copy
+        # partial_fit took when the call began.
+        last_good = getattr(self, "call_start_", None) or (state_copy(self), len(self.history))
         try:
             for _ in range(epochs):
                 self.notify("on_epoch_begin", **on_epoch_kwargs)
@@ -257,15 +323,13 @@ class SequenceNet(NeuralNet):
                 self.run_single_epoch(
                     iterator_valid, training=False, prefix="valid", step_fn=self.validation_step
                 )
-                self.notify("on_epoch_end", **on_epoch_kwargs)
+                try:
+                    self.notify("on_epoch_end", **on_epoch_kwargs)
+                except KeyboardInterrupt:
+                    self.stop_training_ = True
                 train_loss = self.history[-1, "train_loss"]
                 if not math.isfinite(train_loss):
-                    epoch = self.history[-1, "epoch"]
-                    # The epochs before may already have pushed the weights to
-                    # the edge; go back to where this call started.
-                    load_state(self, start[0])
-                    del self.history[start[1] :]
-                    raise FloatingPointError(train_loss, epoch)
+                    raise FloatingPointError(train_loss, self.history[-1, "epoch"])
                 if self.stop_training_:
                     break
                 last_good = state_copy(self), len(self.history)
@@ -308,6 +372,54 @@ def least_squares_skip(net, data, index, target):
         module.skip.weight.copy_(coef.T.to(module.skip.weight))
         module.head.weight.zero_()
         module.head.bias.zero_()
+
+
+def network_state(net):
+    """What a saved model keeps of its skorch net: plain data only.
+
+    The module's ``state_dict`` and the optimizer's state (which warm starts
+    continue from) with every tensor as a numpy array, the history as a list
+    of dicts, and the device. Arrays may share memory with the live weights.
+    """
+    return {
+        "device": str(net.device),
+        "module": _numpy_tree(net.module_.state_dict()),
+        "optimizer": _numpy_tree(net.optimizer_.state_dict()),
+        "history": net.history.to_list(),
+    }
+
+
+def load_network_state(net, state):
+    """Load :func:`network_state`'s output into a net built like the saved one."""
+    net.module_.load_state_dict(_tensor_tree(state["module"]))
+    built = [dict(group) for group in net.optimizer_.param_groups]
+    net.optimizer_.load_state_dict(_tensor_tree(state["optimizer"]))
+    # How the update runs depends on the device loaded on, not on the saved one.
+    for group, fresh in zip(net.optimizer_.param_groups, built, strict=True):
+        for key in ("fused", "foreach", "capturable"):
+            if key in fresh:
+                group[key] = fresh[key]
+    net.history = History(state["history"])
+
+
+def _numpy_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {key: _numpy_tree(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_numpy_tree(value) for value in obj)
+    return obj
+
+
+def _tensor_tree(obj):
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj) if obj.flags.writeable else torch.tensor(obj)
+    if isinstance(obj, dict):
+        return {key: _tensor_tree(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_tensor_tree(value) for value in obj)
+    return obj
 
 
 def infer_batches(net, data, rows, tile=None):
