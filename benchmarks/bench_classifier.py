@@ -6,7 +6,7 @@ logit per class) on the same sequences with the same batch size, epochs,
 Adam optimizer (lr 1e-3), cross-entropy loss and torch thread count (the
 count ``RNNClassifier`` itself trains with).
 
-- ours: ``RNNClassifier(shuffle=True).fit(X, y)`` with ``X`` a float32 array
+- ours: ``RNNClassifier(linear_skip=False, shuffle=True).fit(X, y)`` with ``X`` a float32 array
   ``(n, 30, n_features)`` and ``y`` string labels, as users pass them (the
   labels are encoded inside ``fit``).
 - loop: pre-built contiguous float32 and int64 tensors, sliced with a fresh
@@ -63,6 +63,8 @@ def fit_ours(X, y, cell, hidden, batch, epochs):
     return RNNClassifier(
         cell=cell,
         hidden_size=hidden,
+        # The loop's network has no linear skip.
+        linear_skip=False,
         batch_size=batch,
         max_epochs=epochs,
         shuffle=True,

@@ -11,9 +11,10 @@ official split trains on only 67 days and tests on 1029. Published anchors:
 0.962.
 
 Each row of the 2-D table ``(n_days, 24)`` is one univariate sequence, as
-``RNNClassifier`` reads 2-D input. We tune the recurrent cell with
-``GridSearchCV`` on the training split only (stratified 3-fold CV, seeded),
-average the probabilities of three networks trained with different seeds
+``RNNClassifier`` reads 2-D input. We tune an LSTM's ``linear_skip`` (a
+logistic regression on the whole day added to the network's logits) with
+``GridSearchCV`` on the training split only (stratified 3-fold CV, seeded,
+scored by log loss), average the probabilities of three networks trained with different seeds
 (``VotingClassifier(voting="soft")``: a network trained on 67 samples varies
 with its seed), and compare on the official test split with two baselines on
 the same flattened days: a 1-nearest-neighbour classifier and a logistic
@@ -55,21 +56,25 @@ print(
 start = time.perf_counter()
 # Tuned on the training split only; the test split is used once, at the end.
 rnn = RNNClassifier(hidden_size=32, lr=1e-2, batch_size=16, max_epochs=100, random_state=0)
+# The default LSTM cell; tuned: whether to add a logistic regression on the
+# whole day to the logits (linear_skip). Scored by log loss: on folds of 22
+# days, accuracy moves in steps of 0.045 and ties, the log loss does not.
 search = GridSearchCV(
     rnn,
-    {"cell": ["lstm", "gru"]},
+    {"linear_skip": [False, True]},
+    scoring="neg_log_loss",
     cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0),
     refit=False,
 )
 search.fit(X_train, y_train)
 best = clone(rnn).set_params(**search.best_params_)
-cv_scores = ", ".join(
-    f"{params['cell']} {score:.3f}"
+losses = ", ".join(
+    f"linear_skip={params['linear_skip']} {-score:.3f}"
     for params, score in zip(
         search.cv_results_["params"], search.cv_results_["mean_test_score"], strict=True
     )
 )
-print(f"CV accuracy on the training split: {cv_scores} -> {search.best_params_['cell']}")
+print(f"Cross-validated log loss on the training split: {losses} -> {search.best_params_}")
 ensemble = VotingClassifier(
     [(f"seed{seed}", clone(best).set_params(random_state=seed)) for seed in range(3)],
     voting="soft",
@@ -82,7 +87,7 @@ models = {
 }
 for model in models.values():
     model.fit(X_train, y_train)
-models[f"{search.best_params_['cell'].upper()}, 3 seeds"] = ensemble
+models["LSTM, 3 seeds"] = ensemble
 predictions = {name: model.predict(X_test) for name, model in models.items()}
 scores = {name: accuracy_score(y_test, pred) for name, pred in predictions.items()}
 # The voting ensemble encodes the labels for its members (le_).
