@@ -44,7 +44,6 @@ from ._training import (
     TailSplit,
     infer_batches,
     load_network_state,
-    n_training_rows,
     network_state,
 )
 from ._validation import reject_bool
@@ -176,16 +175,16 @@ class BaseRNN(BaseEstimator):
         fitted model)."""
         raise NotImplementedError
 
-    def _prepare_target(self, y, sample_weight, *, keep, train_rows):
+    def _prepare_target(self, y, sample_weight, *, keep, n_train):
         """The target as the network trains on it.
 
         Returns ``(y_train, n_network_outputs, fitted)``: a torch tensor with one
         row per sample, the width of the network's output, and the fitted
         attributes the target implies, set on the estimator only once training
-        succeeds. Every statistic is fitted on ``train_rows`` (a slice: with
-        early stopping, the rows before the validation rows). With ``keep`` (a
-        warm start or ``partial_fit``) the fitted target state is reused and
-        ``y`` checked against it.
+        succeeds. Every statistic is fitted on the first ``n_train`` rows only
+        (with early stopping, the rest validate). With ``keep`` (a warm start
+        or ``partial_fit``) the fitted target state is reused and ``y``
+        checked against it.
         """
         raise NotImplementedError
 
@@ -236,10 +235,12 @@ class BaseRNN(BaseEstimator):
             self._check_continuable(device)
         callbacks = self._callbacks(early_stopping, epochs)
         # Early stopping validates on the last rows: nothing is fitted on them.
-        n_train = n_training_rows(n_samples, self.validation_fraction) if early_stopping else None
+        n_train = n_samples
+        if early_stopping:
+            n_train = TailSplit(self.validation_fraction).n_train(n_samples)
         weight = relative_weights(sample_weight, n_train)
         y_train, n_outputs, fitted = self._prepare_target(
-            y, sample_weight, keep=keep, train_rows=slice(0, n_train)
+            y, sample_weight, keep=keep, n_train=n_train
         )
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))

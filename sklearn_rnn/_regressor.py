@@ -21,8 +21,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     One sequence per sample goes in, one prediction (or one row of
     predictions) comes out. The network is a stack of PyTorch recurrent
-    layers with a linear head on the last observed step, trained through
-    skorch; the fitted skorch net is ``net_``.
+    layers with a linear head on the last observed step (and, when
+    bidirectional, on the backward direction at the first observed step,
+    where it has seen the whole sequence), trained through skorch; the
+    fitted skorch net is ``net_``.
 
     Parameters
     ----------
@@ -328,14 +330,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     _fixed_target_params = ("scale_y",)
 
-    def _prepare_target(self, y, sample_weight, *, keep, train_rows):
+    def _prepare_target(self, y, sample_weight, *, keep, n_train):
         y2 = y.reshape(len(y), -1)
         if keep:
             fitted = {}
             y_mean, y_scale = self._y_mean, self._y_scale
         else:
-            weight = None if sample_weight is None else sample_weight[train_rows]
-            y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
+            train = slice(0, n_train)
+            weight = None if sample_weight is None else sample_weight[train]
+            y_mean, y_scale = _target_scaling(y2[train], weight, self.scale_y)
             fitted = dict(
                 _y_1d=y.ndim == 1, n_outputs_=y2.shape[1], _y_mean=y_mean, _y_scale=y_scale
             )
