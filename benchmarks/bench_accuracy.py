@@ -156,7 +156,12 @@ def load_series(name):
         ).iloc[1:]
         return df.reset_index(drop=True), "infl", 4, "quarterly"
     if name == "gen_linear":
-        return pd.DataFrame({"gen_linear": _generated(360, 1, "linear")}), "gen_linear", 12, "monthly"
+        return (
+            pd.DataFrame({"gen_linear": _generated(360, 1, "linear")}),
+            "gen_linear",
+            12,
+            "monthly",
+        )
     if name == "gen_exp":
         return pd.DataFrame({"gen_exp": _generated(420, 2, "exp")}), "gen_exp", 12, "monthly"
     raise ValueError(f"unknown series {name!r}")
@@ -164,7 +169,11 @@ def load_series(name):
 
 SERIES = ["sunspots", "nile", "elnino", "macro_infl", "gen_linear", "gen_exp"]
 # Window grids per frequency: Ridge, the grid-searched networks.
-RIDGE_WINDOWS = {"yearly": [3, 6, 11, 22], "monthly": [3, 6, 12, 24, 36], "quarterly": [2, 4, 8, 12]}
+RIDGE_WINDOWS = {
+    "yearly": [3, 6, 11, 22],
+    "monthly": [3, 6, 12, 24, 36],
+    "quarterly": [2, 4, 8, 12],
+}
 RNN_WINDOWS = {"yearly": [11, 22], "monthly": [12, 24], "quarterly": [4, 8]}
 NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS = [2, 4, 8], [5, 10]
 HIDDEN = [16, 32]
@@ -262,9 +271,7 @@ def diff_scale(values):
 
 def ridge_search(windows):
     return GridSearchCV(
-        make_pipeline(
-            StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()
-        ),
+        make_pipeline(StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()),
         {"sequencewindower__window": windows, "ridge__alpha": ALPHAS},
         cv=CV,
         scoring="neg_root_mean_squared_error",
@@ -308,7 +315,10 @@ def norm_grid(norm, windows, hidden, epochs, scale, target, cell="gru"):
     model = make_pipeline(
         SequenceWindower(),
         RNNRegressor(
-            module=WindowNormNet, scale_y=False, random_state=SEED, **{**TUNED, "max_epochs": epochs}
+            module=WindowNormNet,
+            scale_y=False,
+            random_state=SEED,
+            **{**TUNED, "max_epochs": epochs},
         ),
     )
     kwargs = [
@@ -510,7 +520,9 @@ def evaluate_series(name, args, n_steps=1):
         # y[t] step h is series[t + h]; its value one season earlier is series[t + h - m].
         idx = test[:, None] + steps[None, :] - m
         snaive = series[idx]
-        results.append(Result(f"seasonal naive (m={m})", snaive if n_steps > 1 else snaive[:, 0], 0.0))
+        results.append(
+            Result(f"seasonal naive (m={m})", snaive if n_steps > 1 else snaive[:, 0], 0.0)
+        )
 
     def sk(label, est, note_fn=None):
         fitted, seconds = timed(lambda: clone(est).fit(X_train, y_train))
@@ -545,7 +557,9 @@ def evaluate_series(name, args, n_steps=1):
         print(f"  {label:<24} {seconds:7.1f} CPU s  {order}", flush=True)
         results.append(Result(label, pred, seconds, order))
 
-    classical("ARIMA (AIC)", lambda: arima_search(endog_train, m, args.quick), arima_one_step, arima_path)
+    classical(
+        "ARIMA (AIC)", lambda: arima_search(endog_train, m, args.quick), arima_one_step, arima_path
+    )
     classical("ETS (AIC)", lambda: ets_search(endog_train, m), ets_one_step, ets_path)
 
     sk("RNN default (README)", rnn_default(epochs), lambda f: "lstm, w=24, defaults")
@@ -626,7 +640,15 @@ def print_series_table(info, sc, n_steps):
     n_seeds = max(v["n_seeds"] for v in sc.values())
     print(
         table(
-            ["model", "RMSE", "MAE", "RMSE / Ridge", f"mean ± sd, {n_seeds} seeds", "CPU s", "chosen"],
+            [
+                "model",
+                "RMSE",
+                "MAE",
+                "RMSE / Ridge",
+                f"mean ± sd, {n_seeds} seeds",
+                "CPU s",
+                "chosen",
+            ],
             rows,
         )
     )
@@ -641,13 +663,11 @@ def geo_summary(all_scores):
     rows = []
     for k in names:
         ratios = [sc[k]["ratio"] for sc in all_scores.values() if k in sc]
-        wins = sum(
-            1
-            for sc in all_scores.values()
-            if k in sc and sc[k]["ratio"] < 1
-        )
+        wins = sum(1 for sc in all_scores.values() if k in sc and sc[k]["ratio"] < 1)
         g = math.exp(np.mean(np.log(ratios)))
-        g_seeds = math.exp(np.mean([math.log(sc[k]["seed_ratio"]) for sc in all_scores.values() if k in sc]))
+        g_seeds = math.exp(
+            np.mean([math.log(sc[k]["seed_ratio"]) for sc in all_scores.values() if k in sc])
+        )
         secs = sum(sc[k]["seconds"] for sc in all_scores.values() if k in sc)
         rows.append([k, f"{g:.3f}", f"{g_seeds:.3f}", f"{len(ratios)}", f"{wins}", f"{secs:.0f}"])
     n_seeds = max(v["n_seeds"] for sc in all_scores.values() for v in sc.values())
@@ -667,13 +687,15 @@ def geo_summary(all_scores):
     )
     print()
     series = list(all_scores)
+
     def cell(sc):
         if sc["n_seeds"] > 1:
             return f"{sc['ratio']:.2f} ({sc['seed_ratio']:.2f})"
         return f"{sc['ratio']:.2f}"
 
     ratio_rows = [
-        [k] + [cell(all_scores[s][k]) if k in all_scores[s] else "-" for s in series] for k in names
+        [k] + [cell(all_scores[s][k]) if k in all_scores[s] else "-" for s in series]
+        for k in names
     ]
     print(f"RMSE / Ridge RMSE per series (networks: seed 0 (mean RMSE of {n_seeds} seeds))")
     print(table(["model", *series], ratio_rows))
@@ -834,8 +856,12 @@ def run_defaults(args):
                 (ok, r2), seconds = timed(lambda est=est: check_passes(est))
                 res[cell] = (ok, r2, seconds)
             checks[key] = res
-            print(key, "|", " | ".join(f"{c} {v[1]:.2f} {'pass' if v[0] else 'FAIL'}" for c, v in res.items()),
-                  flush=True)
+            print(
+                key,
+                "|",
+                " | ".join(f"{c} {v[1]:.2f} {'pass' if v[0] else 'FAIL'}" for c, v in res.items()),
+                flush=True,
+            )
         return checks[key]
 
     for params in combos:
@@ -872,12 +898,19 @@ def run_defaults(args):
                     res[f"{cell} {name}"] = (rmse / ridge_rmse, seconds, fitted[-1].n_iter_)
             series[key] = res
             g = math.exp(np.mean(np.log([v[0] for v in res.values()])))
-            print(key, "|", " | ".join(f"{k} {v[0]:.2f} ({v[1]:.1f} s, {v[2]})" for k, v in res.items()),
-                  f"| geo {g:.3f}", flush=True)
+            print(
+                key,
+                "|",
+                " | ".join(f"{k} {v[0]:.2f} ({v[1]:.1f} s, {v[2]})" for k, v in res.items()),
+                f"| geo {g:.3f}",
+                flush=True,
+            )
         return series[key]
 
     default = dict(lr=1e-3, batch_size=64, max_epochs=100, early_stopping=False)
-    evaluated = [default] + [p for p in combos if all(v[0] for v in check_row(p).values()) and p != default]
+    evaluated = [default] + [
+        p for p in combos if all(v[0] for v in check_row(p).values()) and p != default
+    ]
     for params in evaluated:
         series_row(params)
 
@@ -902,11 +935,16 @@ def run_defaults(args):
     for params in all_params:
         key = label(params)
         row = [key]
-        row += [f"{checks[key][c][1]:.2f} {'pass' if checks[key][c][0] else 'FAIL'}" for c in cells]
+        row += [
+            f"{checks[key][c][1]:.2f} {'pass' if checks[key][c][0] else 'FAIL'}" for c in cells
+        ]
         if key in series:
             res = series[key]
-            row += [f"{res[f'{c} {n}'][0]:.2f} ({res[f'{c} {n}'][1]:.1f}, {res[f'{c} {n}'][2]})"
-                    for c in series_cells for n in names]
+            row += [
+                f"{res[f'{c} {n}'][0]:.2f} ({res[f'{c} {n}'][1]:.1f}, {res[f'{c} {n}'][2]})"
+                for c in series_cells
+                for n in names
+            ]
             row.append(f"{geo(params):.3f}")
         else:
             row += ["-"] * (len(series_cells) * len(names) + 1)
@@ -938,7 +976,9 @@ def run_defaults(args):
         for cell in cells:
             est = RNNRegressor(
                 module=WindowNormNet,
-                module_kwargs=dict(cell=cell, hidden_size=64, norm=norm, scale=scale, target=0, level=level),
+                module_kwargs=dict(
+                    cell=cell, hidden_size=64, norm=norm, scale=scale, target=0, level=level
+                ),
                 scale_y=False,
                 random_state=SEED,
                 **best,
@@ -969,7 +1009,9 @@ def run_history(args):
         "GRU h=16": lambda: make_pipeline(
             StandardScaler(),
             SequenceWindower(),
-            RNNRegressor(cell="gru", hidden_size=16, random_state=SEED, **{**TUNED, "max_epochs": epochs}),
+            RNNRegressor(
+                cell="gru", hidden_size=16, random_state=SEED, **{**TUNED, "max_epochs": epochs}
+            ),
         ),
         "Ridge alpha=1": lambda: make_pipeline(
             StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge(alpha=1.0)
@@ -1000,7 +1042,9 @@ def run_history(args):
                     f"{b:.2f}",
                     f"{h:.2f}",
                     f"{b / h:.3f}",
-                    f"{np.mean(first_block):.1f} / {np.mean(first_history):.1f}" if first_block else "-",
+                    f"{np.mean(first_block):.1f} / {np.mean(first_history):.1f}"
+                    if first_block
+                    else "-",
                     f"{test_rmse:.2f}",
                 ]
             )
@@ -1034,15 +1078,21 @@ def main():
     p.add_argument("--series", nargs="+", choices=SERIES, help="series to run (default: all)")
     p.add_argument("--plot", default=DEFAULT_PLOT, help="where to save the figure")
     p.add_argument("--multistep", action="store_true", help="direct 12-step forecasts instead")
-    p.add_argument("--defaults", action="store_true", help="training defaults and check_regressors_train")
+    p.add_argument(
+        "--defaults", action="store_true", help="training defaults and check_regressors_train"
+    )
     p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
     p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
     p.add_argument(
-        "--seeds", type=int, default=None,
+        "--seeds",
+        type=int,
+        default=None,
         help="refit each network with this many seeds at its chosen settings (default 3, 1 with --quick)",
     )
     p.add_argument(
-        "--norms", nargs="*", default=[],
+        "--norms",
+        nargs="*",
+        default=[],
         choices=["last", "standard", "last_std"],
         help="normalisation prototypes to run",
     )
@@ -1052,7 +1102,9 @@ def main():
     if args.seeds is None:
         args.seeds = 1 if args.quick else 3
     print(machine(), flush=True)
-    torch.set_num_threads(1)  # every network on one thread (RNNRegressor's own policy for small ones)
+    torch.set_num_threads(
+        1
+    )  # every network on one thread (RNNRegressor's own policy for small ones)
     if args.defaults:
         run_defaults(args)
     elif args.history:

@@ -44,7 +44,6 @@ from ._training import (
     TailSplit,
     infer_batches,
     load_network_state,
-    n_training_rows,
     network_state,
 )
 from ._validation import reject_bool
@@ -187,10 +186,10 @@ class BaseRNN(BaseEstimator):
         Returns ``(y_train, n_network_outputs, fitted)``: a torch tensor with one
         row per sample, the width of the network's output, and the fitted
         attributes the target implies, set on the estimator only once training
-        succeeds. Every statistic is fitted on ``train_rows`` (a slice: with
-        early stopping, the rows before the validation rows). With ``keep`` (a
-        warm start or ``partial_fit``) the fitted target state is reused and
-        ``y`` checked against it.
+        succeeds. Every statistic is fitted on the rows ``train_rows`` only (a
+        slice; with early stopping, the rest validate). With ``keep`` (a warm start
+        or ``partial_fit``) the fitted target state is reused and ``y``
+        checked against it.
         """
         raise NotImplementedError
 
@@ -254,7 +253,9 @@ class BaseRNN(BaseEstimator):
             self._check_continuable(device)
         callbacks = self._callbacks(early_stopping, epochs)
         # Early stopping validates on the last rows: nothing is fitted on them.
-        n_train = n_training_rows(n_samples, self.validation_fraction) if early_stopping else None
+        n_train = n_samples
+        if early_stopping:
+            n_train = TailSplit(self.validation_fraction).n_train(n_samples)
         weight = relative_weights(sample_weight, n_train)
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)

@@ -289,7 +289,8 @@ def check_weights(sample_weight, X):
 
 def relative_weights(sample_weight, n_train=None):
     """Weights divided by their mean over the first ``n_train`` rows, the rows
-    trained on (all when None), so that the loss keeps its scale; or None."""
+    trained on (all when None), so that the loss keeps its scale; or None.
+    The weights are known not to be all zero (:func:`check_weights`)."""
     if sample_weight is None:
         return None
     mean_weight = sample_weight[:n_train].mean()

@@ -33,8 +33,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     One sequence per sample goes in, one prediction (or one row of
     predictions) comes out. The network is a stack of PyTorch recurrent
-    layers with a linear head on the last observed step, trained through
-    skorch; the fitted skorch net is ``net_``.
+    layers with a linear head on the last observed step (and, when
+    bidirectional, on the backward direction at the first observed step,
+    where it has seen the whole sequence), trained through skorch; the
+    fitted skorch net is ``net_``.
 
     Parameters
     ----------

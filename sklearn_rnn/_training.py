@@ -138,21 +138,19 @@ class BatchIterator:
                 yield self.dataset.batch(slice(start, start + size))
 
 
-def n_training_rows(n, fraction):
-    """Rows trained on when the last ``fraction`` of ``n`` rows validate: at
-    least one row on each side."""
-    return n - min(max(1, math.ceil(n * fraction)), n - 1)
-
-
 class TailSplit:
     """Validate on the last ``fraction`` of the rows, keeping time order."""
 
     def __init__(self, fraction):
         self.fraction = fraction
 
+    def n_train(self, n):
+        """How many of ``n`` rows (the first ones) are trained on."""
+        return n - min(max(1, math.ceil(n * self.fraction)), n - 1)
+
     def __call__(self, dataset, y=None, **params):
         n = len(dataset)
-        n_train = n_training_rows(n, self.fraction)
+        n_train = self.n_train(n)
         return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n))
 
 
