@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from ._base import BaseRNN
 from ._inputs import check_target
 from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
-from ._training import least_squares_skip
+from ._training import least_squares_skip, ridge_loo
 
 # What window_norm="auto" uses when the target is a future value of an input
 # feature (chosen by benchmarks/bench_accuracy.py).
@@ -21,6 +21,9 @@ AUTO_MODE = "last"
 # sequences, when it has at most this many inputs (steps x features).
 LEAST_SQUARES_ROWS = 8192
 LEAST_SQUARES_INPUTS = 2048
+# Training windows on which window_norm="auto" compares linear fits with and
+# without normalisation.
+COMPARE_ROWS = 4096
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -403,7 +406,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         if self.target_features is not None:
             features = self._target_index(n_features, y.shape[1])
         found = find_target_features(X[:, -1], y, None if features is None else set(features))
-        if mode == "auto":
+        auto = mode == "auto"
+        if auto:
             if found is None and features is None:
                 return None, None
             mode = AUTO_MODE
@@ -412,7 +416,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             _check_units(X, y, index)
             return mode, fit_window_stats(X, lengths, y, mode, index)
         index, scale, offset = found
-        return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
+        stats = fit_window_stats(X, lengths, y, mode, index, scale, offset)
+        if auto and not _normalising_helps(X, lengths, y, stats):
+            return None, None
+        return mode, stats
 
     def _init_net(self, net, data, train_rows):
         skip = getattr(net.module_, "skip", None) if self.module is None else None
@@ -487,6 +494,31 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _normalising_helps(X, lengths, y, stats):
+    """Whether a linear autoregression of the training windows predicts ``y``
+    better (leave-one-out) on normalised windows than on the windows as they
+    are: a trend or level shift favours the normalised ones, a series that
+    returns to its mean the levels themselves."""
+    n = len(X)
+    index = np.unique(np.linspace(0, n - 1, min(n, COMPARE_ROWS)).astype(np.int64))
+    windows = torch.from_numpy(np.nan_to_num(np.asarray(X[index], dtype=np.float64)))
+    lengths = torch.from_numpy(np.ascontiguousarray(lengths[index]))
+    target = torch.from_numpy(np.asarray(y[index], dtype=np.float64))
+    ones = torch.ones(len(index), 1, dtype=torch.float64)
+    spread = target.std(dim=0).clamp_min(1e-12)
+    raw = torch.cat([windows.reshape(len(index), -1), ones], 1)
+    raw_error = (ridge_loo(raw, (target - target.mean(dim=0)) / spread)[1] ** 2).mean()
+    norm = WindowNorm(y_mean=0.0, y_scale=1.0, **stats)
+    with torch.no_grad():
+        inputs, center, window_spread = norm.inputs(windows, lengths)
+        goal = norm.targets(target, center, window_spread)
+    normed = torch.cat([inputs.reshape(len(index), -1), ones], 1)
+    # Back in the target's units: what normalising multiplied the target by.
+    factor = norm.units_scale * window_spread[:, norm.target_index] * norm.out_scale
+    norm_error = (((ridge_loo(normed, goal)[1] * factor) / spread) ** 2).mean()
+    return bool(norm_error <= raw_error)
 
 
 def _check_units(X, y, index):

@@ -341,10 +341,32 @@ class SequenceNet(NeuralNet):
         return self
 
 
+def ridge_loo(Z, goal, n_alphas=13):
+    """Ridge coefficients ``(n_inputs, n_outputs)`` of ``goal`` on ``Z``, with the
+    penalty chosen by leave-one-out error (closed form, from one SVD), as
+    scikit-learn's ``RidgeCV`` does: few rows and many lags must not overfit.
+    Also returns the leave-one-out residuals at that penalty."""
+    U, s, Vt = torch.linalg.svd(Z, full_matrices=False)
+    Uy = U.T @ goal
+    scale = (s**2).mean().clamp_min(1e-12)
+    best, best_error = None, None
+    for alpha in torch.logspace(-6, 2, n_alphas, dtype=Z.dtype) * scale:
+        shrink = s**2 / (s**2 + alpha)
+        fitted = U @ (shrink.unsqueeze(1) * Uy)
+        hat = (U**2) @ shrink
+        loo = (goal - fitted) / (1 - hat).clamp_min(1e-6).unsqueeze(1)
+        error = float((loo**2).mean())
+        if best_error is None or error < best_error:
+            best_error = error
+            best = Vt.T @ ((s / (s**2 + alpha)).unsqueeze(1) * Uy), loo
+    return best
+
+
 def least_squares_skip(net, data, index, target):
     """Start the built-in network at the least-squares linear model.
 
-    The skip connection's weights are set to the ridge solution that maps the
+    The skip connection's weights are set to the ridge solution (penalty by
+    leave-one-out error, :func:`ridge_loo`) that maps the
     skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
     spread)`` (the network output that gives ``y``; center and spread are
     None without per-window normalisation), and the recurrent head to zero,
@@ -362,12 +384,10 @@ def least_squares_skip(net, data, index, target):
         goal = target(y.to(net.device), center, spread).double()
         Z = module.skip_inputs(X).double()
         weight = Xi.get("sample_weight")
-        Zw = Z if weight is None else Z * weight.to(Z).unsqueeze(1)
-        gram = Zw.T @ Z
-        ridge = 1e-3 * gram.diagonal().mean().clamp_min(1e-12)
-        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-        coef = torch.linalg.solve(gram + ridge * eye, Zw.T @ goal)
-        module.skip.weight.copy_(coef.T.to(module.skip.weight))
+        if weight is not None:
+            root = weight.to(Z).sqrt().unsqueeze(1)
+            Z, goal = Z * root, goal * root
+        module.skip.weight.copy_(ridge_loo(Z, goal)[0].T.to(module.skip.weight))
         module.head.weight.zero_()
         module.head.bias.zero_()
 
