@@ -893,7 +893,9 @@ def run_defaults(args):
                         SequenceWindower(24),
                         RNNRegressor(cell=cell, random_state=SEED, **params),
                     )
-                    fitted, seconds = timed(lambda model=model: model.fit(X[:split], y[:split]))
+                    fitted, seconds = timed(
+                        lambda model=model, X=X, y=y, split=split: model.fit(X[:split], y[:split])
+                    )
                     rmse = root_mean_squared_error(y[split:], fitted.predict(X)[split:])
                     res[f"{cell} {name}"] = (rmse / ridge_rmse, seconds, fitted[-1].n_iter_)
             series[key] = res
@@ -964,13 +966,13 @@ def run_defaults(args):
     X, _ = _regression_dataset()
     scale = [float(np.diff(X, axis=1).std())]  # std of the steps' differences
     proto_rows = []
-    level = ([0.0], [1.0])  # the check's X is standardised: (offset - 0) / 1
+    standard = ([0.0], [1.0])  # the check's X is standardised: (offset - 0) / 1
     for norm, level in (
         ("last", None),
         ("standard", None),
         ("last_std", None),
-        ("last", level),
-        ("standard", level),
+        ("last", standard),
+        ("standard", standard),
     ):
         row = [f"norm {norm}{' + level to head' if level else ''}"]
         for cell in cells:
@@ -1087,7 +1089,8 @@ def main():
         "--seeds",
         type=int,
         default=None,
-        help="refit each network with this many seeds at its chosen settings (default 3, 1 with --quick)",
+        help="refit each network with this many seeds at its chosen settings "
+        "(default 3, 1 with --quick)",
     )
     p.add_argument(
         "--norms",
