@@ -64,9 +64,6 @@ def expected_failed_checks(estimator):
         return WINDOWER_XFAIL
     if isinstance(estimator, RNNClassifier):
         return CLASSIFIER_XFAIL
-    if estimator.bidirectional:
-        # Passes: weighted and repeated fits end equal to rtol=1e-7 here.
-        return {}
     return REGRESSOR_XFAIL
 
 
