@@ -1014,7 +1014,9 @@ def run_history(args):
     kw = {} if args.epochs is None else {"max_epochs": args.epochs}
     models = {
         "RNN default (lstm)": lambda: make_pipeline(
-            StandardScaler(), SequenceWindower(), RNNRegressor(cell="lstm", random_state=SEED, **kw)
+            StandardScaler(),
+            SequenceWindower(),
+            RNNRegressor(cell="lstm", random_state=SEED, **kw),
         ),
         "Ridge alpha=1": lambda: make_pipeline(
             StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge(alpha=1.0)
@@ -1039,8 +1041,15 @@ def run_history(args):
                 means[key].append(np.mean(values))
             auto, none, true = (means[k][-1] for k in ("auto", "none", "true"))
             rows.append(
-                [label, str(w), f"{auto:.3f}", f"{none:.3f}", f"{true:.3f}",
-                 f"{auto / true:.3f}", f"{none / true:.3f}"]
+                [
+                    label,
+                    str(w),
+                    f"{auto:.3f}",
+                    f"{none:.3f}",
+                    f"{true:.3f}",
+                    f"{auto / true:.3f}",
+                    f"{none / true:.3f}",
+                ]
             )
             print(" | ".join(rows[-1]), flush=True)
         pick = {key: windows[int(np.argmin(v))] for key, v in means.items()}
