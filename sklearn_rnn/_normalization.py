@@ -211,7 +211,7 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
         lb = torch.from_numpy(np.ascontiguousarray(lengths[start : start + rows]))
         with torch.no_grad():
             Xn, center, spread = norm.inputs(block, lb)
-            target = torch.from_numpy(np.asarray(y[start : start + rows], np.float64))
+            target = torch.from_numpy(np.array(y[start : start + rows], np.float64))
             tn = norm.targets(target, center, spread)
         squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
         count_in += float(lb.sum())
