@@ -349,7 +349,9 @@ def check_token_ids(estimator, X, *, reset):
                 if len(item):
                     row[longest - len(item) :] = item
             X = padded
-    X = check_array(X, dtype=None, ensure_all_finite=False, input_name="X", estimator=estimator)
+    X = check_array(
+        X, dtype=None, allow_nd=True, ensure_all_finite=False, input_name="X", estimator=estimator
+    )
     _check_id_dtype(X.dtype, embedding_dim, "X")
     if X.ndim != 2:
         raise ValueError(
