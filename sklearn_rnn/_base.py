@@ -545,6 +545,12 @@ class BaseRNN(BaseEstimator):
             if unseen.any():
                 # Ids the embedding has no row for are unknown tokens.
                 X = np.where(unseen, UNKNOWN_ID, X)
+        order = None
+        if X.dtype.kind in "iu" and len(lengths) and int(lengths.min()) < X.shape[1]:
+            # Token ids, in order of length: each batch is cut to its longest
+            # sequence, so similar lengths batched together cost their length.
+            order = np.argsort(lengths, kind="stable")
+            X, lengths = X[order], lengths[order]
         data = SequenceData(X, lengths)
         net = self.net_
         n_samples, n_steps = X.shape[:2]
@@ -561,7 +567,10 @@ class BaseRNN(BaseEstimator):
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
         with thread_policy(self._threads()):
             # A custom module gets exactly the rows asked for.
-            return infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
+            out = infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
+        if order is not None:
+            out[order] = out.copy()
+        return out
 
     # -------------------------------------------------- fitted state, pickling
 

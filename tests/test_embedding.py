@@ -57,6 +57,13 @@ def test_padding_never_reaches_the_network(fitted):
     np.testing.assert_allclose(clf.predict_proba([ids])[0], alone, rtol=1e-5, atol=1e-6)
 
 
+def test_a_rows_prediction_does_not_depend_on_the_other_rows(fitted):
+    clf, X, _ = fitted
+    together = clf.predict_proba(X[:50])
+    alone = np.vstack([clf.predict_proba(X[i : i + 1]) for i in range(50)])
+    np.testing.assert_array_equal(together, alone)
+
+
 def test_padding_row_is_never_trained(fitted):
     clf, _, _ = fitted
     weight = clf.module_.embedding.weight.detach()
