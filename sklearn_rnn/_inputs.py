@@ -330,8 +330,10 @@ def check_token_ids(estimator, X, *, reset):
     embedding_dim = (
         estimator.embedding_dim if reset else estimator._fitted_params.get("embedding_dim")
     )
-    if isinstance(X, (list, tuple)) and X and all(
-        hasattr(x, "__len__") and not isinstance(x, (str, bytes)) for x in X
+    if (
+        isinstance(X, (list, tuple))
+        and X
+        and all(hasattr(x, "__len__") and not isinstance(x, (str, bytes)) for x in X)
     ):
         items = [np.asarray(x) for x in X]
         if any(item.ndim != 1 for item in items):

@@ -162,7 +162,6 @@ class BatchIterator:
             for start in range(0, n, size):
                 yield self.dataset.batch(slice(start, start + size))
 
-
     def _bucketed(self, order):
         size = self.batch_size
         pool = size * POOL_BATCHES

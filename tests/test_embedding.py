@@ -220,7 +220,8 @@ def test_text_pipeline_round_trips_in_a_new_process(tmp_path):
         f"""
         import joblib, numpy as np
         model = joblib.load({str(path)!r})
-        np.save({str(tmp_path / "proba.npy")!r}, model.predict_proba(["call now to win", "see you"]))
+        proba = model.predict_proba(["call now to win", "see you"])
+        np.save({str(tmp_path / "proba.npy")!r}, proba)
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)
