@@ -79,7 +79,7 @@ rnn = make_pipeline(
 ).fit(X_train, y_train)
 rnn_seconds = time.perf_counter() - start
 
-tuned_name = "TF-IDF + LR, tuned C={logisticregression__C}, ngram_range={ngram}".format(
+tuned_name = "TF-IDF + LR, C={logisticregression__C}, ngram_range={ngram}".format(
     ngram=tuned.best_params_["tfidfvectorizer__ngram_range"], **tuned.best_params_
 )
 models = {
@@ -100,7 +100,7 @@ for name, model in models.items():
         f"  {name:<28} {accuracy_score(y_test, pred):.4f}    "
         f"{f1_score(y_test, pred, pos_label='spam'):.3f}    {seconds[name]:.1f}"
     )
-print(f"  (tuned: {tuned_name.split(', ', 1)[1]}, by 3-fold cross-validation)")
+print(f"  (tuned by 3-fold cross-validation: {tuned_name.split(', ', 1)[1]})")
 sequencer = rnn[0]
 print(
     f"\nVocabulary: {sequencer.n_tokens_ - 2} words; GRU training loss "
