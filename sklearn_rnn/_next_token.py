@@ -110,7 +110,7 @@ def make_next_token(sequences, *, context=32):
         "model": [object],
         "sequencer": [object],
         "prompt": [str, list],
-        "n_tokens": [Interval(Integral, 0, None, closed="left")],
+        "n_new_tokens": [Interval(Integral, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="left")],
         "top_k": [None, Interval(Integral, 1, None, closed="left")],
         "context": [None, Interval(Integral, 1, None, closed="left")],
@@ -122,7 +122,7 @@ def generate(
     model,
     sequencer,
     prompt,
-    n_tokens,
+    n_new_tokens,
     *,
     temperature=1.0,
     top_k=None,
@@ -131,7 +131,7 @@ def generate(
 ):
     """Extend a prompt by sampling one token at a time from a language model.
 
-    The prompt is encoded by ``sequencer``; then, ``n_tokens`` times, the last
+    The prompt is encoded by ``sequencer``; then, ``n_new_tokens`` times, the last
     ``context`` ids go through ``model.predict_proba`` and the next token is
     drawn from the predicted distribution (sharpened or flattened by
     ``temperature``, cut to the ``top_k`` most likely tokens) and appended.
@@ -151,7 +151,7 @@ def generate(
         The text to extend (a string, tokenised by ``sequencer``, or a list
         of tokens).
 
-    n_tokens : int
+    n_new_tokens : int
         How many tokens to generate.
 
     temperature : float, default=1.0
@@ -202,7 +202,7 @@ def generate(
     ids = list(prompt_ids.tolist())
     rng = check_random_state(random_state)
     new = []
-    for _ in range(n_tokens):
+    for _ in range(n_new_tokens):
         row = np.zeros((1, context), dtype=np.int64)
         last = ids[-context:]
         if last:
