@@ -1,6 +1,7 @@
 """PyTorch recurrent networks (RNN, LSTM, GRU) as scikit-learn estimators."""
 
 from ._classifier import RNNClassifier
+from ._next_token import generate, make_next_token
 from ._regressor import RNNRegressor
 from ._supervised import make_supervised
 from ._text import TextSequencer
@@ -12,6 +13,8 @@ __all__ = [
     "RNNRegressor",
     "SequenceWindower",
     "TextSequencer",
+    "generate",
+    "make_next_token",
     "make_supervised",
     "__version__",
 ]

@@ -19,7 +19,13 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, GradientNormClipping
 
-from ._inputs import check_sequences, check_weights, relative_weights, set_input
+from ._inputs import (
+    UNKNOWN_ID,
+    check_sequences,
+    check_weights,
+    relative_weights,
+    set_input,
+)
 from ._modules import CELLS, ROW_TILE, RecurrentNetwork
 from ._persistence import restored_state, saved_state
 from ._runtime import (
@@ -61,11 +67,13 @@ INT_PARAMS = (
     "max_epochs",
     "n_iter_no_change",
     "time_axis",
+    "embedding_dim",
+    "n_tokens",
 )
 # The parameters that make the network: recorded at fit (``_fitted_params``),
 # what predict and loading build from, and what continued training cannot change.
 BUILT_IN_PARAMS = ("cell", "hidden_size", "num_layers", "dropout", "bidirectional", "linear_skip")
-NETWORK_PARAMS = ("module", "module_kwargs", "optimizer", *BUILT_IN_PARAMS)
+NETWORK_PARAMS = ("module", "module_kwargs", "optimizer", "embedding_dim", *BUILT_IN_PARAMS)
 # Names of the callbacks the estimator adds itself; a user's callbacks keep
 # their own names.
 INTERNAL_CALLBACKS = (
@@ -114,6 +122,8 @@ class BaseRNN(BaseEstimator):
         "callbacks": [None, list],
         "time_axis": [Options(Integral, {1, -1})],
         "newest_first": ["boolean"],
+        "embedding_dim": [None, Interval(Integral, 1, None, closed="left")],
+        "n_tokens": [None, Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -145,6 +155,8 @@ class BaseRNN(BaseEstimator):
         callbacks,
         time_axis,
         newest_first,
+        embedding_dim,
+        n_tokens,
     ):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -172,6 +184,8 @@ class BaseRNN(BaseEstimator):
         self.callbacks = callbacks
         self.time_axis = time_axis
         self.newest_first = newest_first
+        self.embedding_dim = embedding_dim
+        self.n_tokens = n_tokens
 
     # ------------------------------------------------------------- hooks
 
@@ -236,6 +250,7 @@ class BaseRNN(BaseEstimator):
                 "torch.nn.Module subclass, or remove module_kwargs."
             )
         X, lengths, input_info = check_sequences(self, X, reset=not keep)
+        n_tokens = self._check_token_range(X, keep=keep)
         y = self._check_target(X, y, keep=keep)
         sample_weight = self._sample_weight(y, check_weights(sample_weight, X))
         n_samples = X.shape[0]
@@ -279,11 +294,12 @@ class BaseRNN(BaseEstimator):
                 for name in (*NETWORK_PARAMS, *self._fixed_target_params)
             }
             network["n_steps"] = X.shape[1]
+            network["n_tokens"] = n_tokens
         random = TorchRandom(seed, device)
         with thread_policy(self._threads()):
             with random.drawing():
                 if net is None:
-                    net = self._build_net(device, X.shape[2], n_outputs, network)
+                    net = self._build_net(device, _n_features(X), n_outputs, network)
                 # Shuffling draws from torch's generator, so it follows random_state
                 # (or the caller's torch.manual_seed when random_state is None).
                 net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
@@ -325,7 +341,11 @@ class BaseRNN(BaseEstimator):
             for name, value in fitted.items():
                 setattr(self, name, value)
             self._fitted_params = network
-            self._network_io = (X.shape[2], n_outputs)
+            self._network_io = (_n_features(X), n_outputs)
+            if n_tokens is not None:
+                self.n_tokens_ = n_tokens
+            elif hasattr(self, "n_tokens_"):
+                del self.n_tokens_
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)
@@ -347,15 +367,15 @@ class BaseRNN(BaseEstimator):
         network: a changed parameter that would build another one is an error,
         not silently ignored."""
         fitted = self._fitted_params
-        names = ["module", "optimizer", *self._fixed_target_params]
+        names = ["module", "optimizer", "embedding_dim", *self._fixed_target_params]
         names += list(BUILT_IN_PARAMS) if fitted["module"] is None else ["module_kwargs"]
         changed = []
         for name in names:
-            now, then = getattr(self, name), fitted[name]
+            now, then = getattr(self, name), fitted.get(name)
             if name == "optimizer":
                 now, then = optimizer_class(now), optimizer_class(then)
             if not _equal(now, then):
-                changed.append(f"{name}={getattr(self, name)!r} (fitted with {fitted[name]!r})")
+                changed.append(f"{name}={getattr(self, name)!r} (fitted with {then!r})")
         if not same_device(device, self.device_):
             changed.append(f"device={self.device!r} (the model is on {self.device_!r})")
         if changed:
@@ -365,6 +385,28 @@ class BaseRNN(BaseEstimator):
                 f"{'; '.join(changed)}. Set warm_start=False and call fit to train a new "
                 "network with them, or set them back."
             )
+
+    def _check_token_range(self, X, *, keep):
+        """The embedding's number of rows for token ids ``X`` (None for float
+        input): the fitted ``n_tokens_`` when training on, else ``n_tokens``,
+        or the largest id of ``X`` plus one (at least 2: padding and unknown)."""
+        if X.dtype.kind not in "iu":
+            return None
+        largest = int(X.max()) if X.size else 0
+        if keep:
+            n_tokens, where = self.n_tokens_, "the fitted n_tokens_"
+        elif self.n_tokens is not None:
+            n_tokens, where = self.n_tokens, "n_tokens"
+        else:
+            return max(largest + 1, 2)
+        if largest >= n_tokens:
+            raise ValueError(
+                f"X holds the token id {largest}, but the embedding has {where}="
+                f"{n_tokens} rows (ids 0 to {n_tokens - 1}). Pass n_tokens="
+                "TextSequencer's n_tokens_ (or None to take it from the data), and fit "
+                "a new model (warm_start=False) for a larger vocabulary."
+            )
+        return n_tokens
 
     def _set_criterion(self, net):
         criterion, criterion_kwargs = self._criterion()
@@ -385,6 +427,10 @@ class BaseRNN(BaseEstimator):
             module_kwargs = {name: network[name] for name in BUILT_IN_PARAMS}
             # The skip reads as many steps as the training sequences had.
             module_kwargs["skip_steps"] = module_kwargs.pop("linear_skip") and network["n_steps"]
+            if network.get("embedding_dim") is not None:
+                module_kwargs["n_tokens"] = network["n_tokens"]
+                module_kwargs["embedding_dim"] = network["embedding_dim"]
+                module_kwargs["skip_steps"] = 0
         else:
             module = network["module"]
             module_kwargs = dict(network["module_kwargs"] or {})
@@ -395,6 +441,15 @@ class BaseRNN(BaseEstimator):
                     f"n_features={n_features} and n_outputs={n_outputs} from the data. "
                     "Remove them from module_kwargs."
                 )
+            if network.get("embedding_dim") is not None:
+                # A custom module reading token ids gets the vocabulary size and
+                # the embedding width if its __init__ takes them.
+                for name, value in (
+                    ("n_tokens", network["n_tokens"]),
+                    ("embedding_dim", network["embedding_dim"]),
+                ):
+                    if name not in module_kwargs and accepts(module, name):
+                        module_kwargs[name] = value
         optimizer = optimizer_class(network["optimizer"])
         optimizer_kwargs = optimizer_params(optimizer, device, self.weight_decay)
         module_args = dict(n_features=n_features, n_outputs=n_outputs, **module_kwargs)
@@ -427,6 +482,7 @@ class BaseRNN(BaseEstimator):
             verbose=0,
         )
         net.pass_lengths = accepts(module.forward, "lengths")
+        net.token_input = network.get("embedding_dim") is not None
         if network["module"] is not None:
             # Checked per batch for custom modules only: the built-in network
             # always returns (batch, n_outputs).
@@ -484,14 +540,26 @@ class BaseRNN(BaseEstimator):
         """
         check_is_fitted(self)
         X, lengths, _ = check_sequences(self, X, reset=False)
+        if X.dtype.kind in "iu":
+            unseen = X >= self.n_tokens_
+            if unseen.any():
+                # Ids the embedding has no row for are unknown tokens.
+                X = np.where(unseen, UNKNOWN_ID, X)
+        order = None
+        if X.dtype.kind in "iu" and len(lengths) and int(lengths.min()) < X.shape[1]:
+            # Token ids, in order of length: each batch is cut to its longest
+            # sequence, so similar lengths batched together cost their length.
+            order = np.argsort(lengths, kind="stable")
+            X, lengths = X[order], lengths[order]
         data = SequenceData(X, lengths)
         net = self.net_
-        n_samples, n_steps, n_features = X.shape
+        n_samples, n_steps = X.shape[:2]
+        n_features = _n_features(X)
         # A chunk's activations, not its input, dominate memory: the built-in
         # network keeps gates x hidden values per step for every sequence. The
         # fitted network's, whatever the parameters say now.
         network = self._fitted_params
-        width = n_features
+        width = n_features if network.get("embedding_dim") is None else network["embedding_dim"]
         if network["module"] is None:
             gates = {"lstm": 4, "gru": 3, "rnn": 1}[network["cell"]]
             directions = 2 if network["bidirectional"] else 1
@@ -499,7 +567,10 @@ class BaseRNN(BaseEstimator):
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
         with thread_policy(self._threads()):
             # A custom module gets exactly the rows asked for.
-            return infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
+            out = infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
+        if order is not None:
+            out[order] = out.copy()
+        return out
 
     # -------------------------------------------------- fitted state, pickling
 
@@ -556,6 +627,11 @@ class BaseRNN(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _n_features(X):
+    """Features per step the network is built with: 1 for token ids."""
+    return X.shape[2] if X.ndim == 3 else 1
 
 
 def _equal(a, b):

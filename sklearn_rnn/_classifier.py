@@ -111,6 +111,35 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Whether the time steps come newest first; they are then read in
         reverse, so that the network still runs from the oldest step.
 
+    embedding_dim : int or None, default=None
+        None: ``X`` holds float features, as described above. An int: ``X``
+        holds integer token ids ``(n_samples, n_timesteps)`` (the output of
+        :class:`~sklearn_rnn.TextSequencer`, or a list of 1-D id sequences of
+        any lengths), read through an embedding of this width
+        (``nn.Embedding(n_tokens_, embedding_dim, padding_idx=0)``): id 0 is
+        padding, whose embedding row is zero and never trained, and padding
+        never reaches the recurrent layer (zeros before a sequence's first
+        token or after its last one are padding, as TextSequencer's
+        ``padding="pre"`` and ``"post"`` write them). A row of padding only
+        (an empty document) is read as the recurrent layer's initial state.
+        ``n_features_in_`` is then 1 (one id per step) and the sequence length
+        may differ between fit and predict. Training batches are bucketed by
+        length and each cut to its longest sequence, so short sequences cost
+        their own length. ``linear_skip`` and per-window normalisation do not
+        apply to ids. A custom ``module`` gets the ids as an int64 tensor
+        ``(batch, n_timesteps)`` (and ``lengths``), and is built with
+        ``n_features=1`` plus ``n_tokens`` and ``embedding_dim`` if its
+        ``__init__`` takes them.
+
+    n_tokens : int or None, default=None
+        With ``embedding_dim``: the number of token ids, the rows of the
+        embedding (``n_tokens_``). None: the largest id in the training data
+        plus one. Pass ``TextSequencer``'s ``n_tokens_`` when training data
+        may not hold every id (a fixed vocabulary). Ids at or above
+        ``n_tokens_`` are an error in training and are read as the unknown id
+        1 in prediction (TextSequencer's convention); negative ids are an
+        error.
+
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU: the first available),
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
@@ -137,6 +166,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels, sorted, of the type given in ``y``.
+
+    n_tokens_ : int
+        With ``embedding_dim``: the rows of the embedding (token ids 0 to
+        ``n_tokens_ - 1``).
 
     net_ : skorch.NeuralNet
         The fitted skorch net.
@@ -219,6 +252,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         class_weight=None,
         time_axis=1,
         newest_first=False,
+        embedding_dim=None,
+        n_tokens=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -247,6 +282,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             tol=tol,
             time_axis=time_axis,
             newest_first=newest_first,
+            embedding_dim=embedding_dim,
+            n_tokens=n_tokens,
             device=device,
             random_state=random_state,
             verbose=verbose,

@@ -34,8 +34,15 @@ def check_sequences(estimator, X, *, reset):
     the network's layout. float32 and float64 are kept; float16 becomes
     float32 (the network's precision), other numbers float64.
     A list of sequences of different lengths is padded first (see
-    :func:`pad_ragged`).
+    :func:`pad_ragged`). With ``embedding_dim`` set, ``X`` holds token ids
+    instead: see :func:`check_token_ids`.
     """
+    if reset:
+        embedding_dim = getattr(estimator, "embedding_dim", None)
+    else:
+        embedding_dim = getattr(estimator, "_fitted_params", {}).get("embedding_dim")
+    if embedding_dim is not None:
+        return check_token_ids(estimator, X, reset=reset)
     if isinstance(X, (list, tuple)):
         # After a fit on 3-D input, a list of 1-D sequences can only mean
         # univariate sequences, even of equal lengths.
@@ -301,3 +308,112 @@ def relative_weights(sample_weight, n_train=None):
             "weight. Lower validation_fraction or change the weights."
         )
     return sample_weight / mean_weight
+
+
+# Token ids (``embedding_dim`` set): 0 is padding, 1 the unknown token, as
+# TextSequencer writes them.
+PADDING_ID = 0
+UNKNOWN_ID = 1
+
+
+def check_token_ids(estimator, X, *, reset):
+    """Validate integer token-id input ``X`` for an estimator with ``embedding_dim``.
+
+    ``X`` is a 2-D integer array ``(n_samples, n_timesteps)`` (TextSequencer's
+    output) or a list of 1-D id sequences of any lengths. Returns ``X`` as a
+    2-D int64 array with every sequence's padding at the front, its observed
+    lengths (:func:`token_lengths`) and, with ``reset``, what fit records
+    about the input: one token id per step, so ``n_features_in_`` is 1 and,
+    as for 3-D input, the sequence length may differ between fit and predict.
+    """
+    name = type(estimator).__name__
+    embedding_dim = (
+        estimator.embedding_dim if reset else estimator._fitted_params.get("embedding_dim")
+    )
+    if (
+        isinstance(X, (list, tuple))
+        and X
+        and all(hasattr(x, "__len__") and not isinstance(x, (str, bytes)) for x in X)
+    ):
+        items = [np.asarray(x) for x in X]
+        if any(item.ndim != 1 for item in items):
+            bad = next(i for i, item in enumerate(items) if item.ndim != 1)
+            raise ValueError(
+                f"X[{bad}] has shape {items[bad].shape}: with embedding_dim={embedding_dim}, "
+                "each sequence in a list is a 1-D sequence of integer token ids."
+            )
+        if len({len(item) for item in items}) > 1:
+            for i, item in enumerate(items):
+                _check_id_dtype(item.dtype, embedding_dim, f"X[{i}]")
+            longest = max(len(item) for item in items)
+            padded = np.zeros((len(items), longest), dtype=np.int64)
+            for row, item in zip(padded, items, strict=True):
+                if len(item):
+                    row[longest - len(item) :] = item
+            X = padded
+    X = check_array(
+        X, dtype=None, allow_nd=True, ensure_all_finite=False, input_name="X", estimator=estimator
+    )
+    _check_id_dtype(X.dtype, embedding_dim, "X")
+    if X.ndim != 2:
+        raise ValueError(
+            f"With embedding_dim={embedding_dim}, {name} reads X as token ids of shape "
+            f"(n_samples, n_timesteps); got shape {X.shape}."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(f"X has shape {X.shape}: each sample needs at least one time step.")
+    if X.size and X.min() < 0:
+        bad = X[X < 0].flat[0]
+        raise ValueError(
+            f"X contains the negative token id {bad}. Token ids are 0 (padding), 1 "
+            "(unknown) and 2, 3, ... for the vocabulary, as TextSequencer writes them."
+        )
+    X = X.astype(np.int64, copy=False)
+    if estimator.newest_first:
+        X = X[:, ::-1]
+    X, lengths = token_lengths(X)
+    return X, lengths, ((1, 2, None) if reset else None)
+
+
+def _check_id_dtype(dtype, embedding_dim, where):
+    if dtype.kind in "iu":
+        return
+    hint = ""
+    if dtype.kind == "f":
+        hint = (
+            " If the floats are whole ids, cast them with X.astype(int); for float "
+            "features, set embedding_dim=None."
+        )
+    raise ValueError(
+        f"embedding_dim={embedding_dim} reads X as integer token ids, but {where} has "
+        f"dtype {dtype}. Pass the output of TextSequencer (int64 ids, 0 padding).{hint}"
+    )
+
+
+def token_lengths(X):
+    """Observed tokens per row of a 2-D int64 id array, padding moved to the front.
+
+    A row's tokens are its ids between the first and the last non-zero id;
+    zeros before or after them are padding. Rows padded at the back
+    (``TextSequencer(padding="post")``) are rotated so that every row's
+    padding comes first (only then is ``X`` copied). A row of padding only (an
+    empty document) has length 0. A padding id between two tokens raises
+    ValueError: it would not be padding.
+    """
+    n_samples, n_steps = X.shape
+    token = X != PADDING_ID
+    has = token.any(axis=1)
+    first = np.argmax(token, axis=1)
+    end = n_steps - np.argmax(token[:, ::-1], axis=1)
+    lengths = np.where(has, end - first, 0).astype(np.int64)
+    inner = np.flatnonzero(token.sum(axis=1) != lengths)
+    if inner.size:
+        raise ValueError(
+            f"X[{inner[0]}] has the padding id 0 between two tokens. 0 may only pad a "
+            "sequence at its front (or back); give tokens ids from 1 (1 is unknown)."
+        )
+    shift = np.where(has, n_steps - end, 0)
+    if shift.any():
+        steps = np.arange(n_steps)
+        X = np.take_along_axis(X, (steps[None, :] - shift[:, None]) % n_steps, axis=1)
+    return X, lengths

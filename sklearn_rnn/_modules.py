@@ -35,6 +35,13 @@ class RecurrentNetwork(nn.Module):
     skip_steps : int, default=0
         If positive, add a linear map of the last ``skip_steps`` steps to the
         output (an autoregressive skip connection, as in LSTNet).
+    n_tokens : int or None, default=None
+        With ``embedding_dim``: the number of token ids (rows of the embedding).
+    embedding_dim : int or None, default=None
+        If set, ``X`` holds integer token ids ``(batch, n_timesteps)``, read
+        through ``nn.Embedding(n_tokens, embedding_dim, padding_idx=0)``
+        (``n_features`` is then ignored): id 0 is padding, whose row is zero
+        and never trained.
 
     Notes
     -----
@@ -72,8 +79,15 @@ class RecurrentNetwork(nn.Module):
         dropout=0.0,
         bidirectional=False,
         skip_steps=0,
+        n_tokens=None,
+        embedding_dim=None,
     ):
         super().__init__()
+        self.embedding = None
+        if embedding_dim is not None:
+            self.embedding = nn.Embedding(n_tokens, embedding_dim, padding_idx=0)
+            n_features = embedding_dim
+            skip_steps = 0
         self.rnn = CELLS[cell](
             input_size=n_features,
             hidden_size=hidden_size,
@@ -91,6 +105,8 @@ class RecurrentNetwork(nn.Module):
             nn.init.zeros_(self.skip.weight)
 
     def forward(self, X, lengths=None):
+        if self.embedding is not None:
+            return self._recurrent_ids(X, lengths)
         out = self._recurrent(X, lengths)
         if self.skip is None:
             return out
@@ -110,16 +126,35 @@ class RecurrentNetwork(nn.Module):
             last = torch.cat([X.new_zeros(batch, k - n_steps, n_features), X], 1)
         return last.reshape(batch, k * n_features)
 
+    def _recurrent_ids(self, X, lengths):
+        # Token ids: embedded, then read as any front-padded float sequence.
+        # A sequence of padding only (an empty document) is summarised by the
+        # recurrent layer's initial state, zero: it is run as one step and
+        # its output replaced, so its padding still reaches nothing.
+        X = self.embedding(X)
+        if lengths is None:
+            return self._recurrent(X)
+        empty = lengths == 0
+        if not bool(empty.any()):
+            return self._recurrent(X, lengths)
+        summary = self._summary_of(X, lengths.clamp(min=1))
+        summary = summary.masked_fill(empty.to(summary.device).unsqueeze(1), 0.0)
+        return self.head(summary)
+
     def _recurrent(self, X, lengths=None):
+        return self.head(self._summary_of(X, lengths))
+
+    def _summary_of(self, X, lengths=None):
+        # What the head reads: see _summary.
         n_steps = X.shape[1]
         if lengths is None or int(lengths.min()) == n_steps:
-            return self.head(self._summary(self.rnn(X)[0]))
+            return self._summary(self.rnn(X)[0])
         if not self.rnn.bidirectional:
-            return self.head(self._last_step_causal(X, lengths))
+            return self._last_step_causal(X, lengths)
         distinct = torch.unique(lengths)
         if self.training and len(distinct) > GROUPED_LENGTHS:
-            return self.head(self._last_step_packed(X, lengths))
-        return self.head(self._by_length(X, lengths, distinct))
+            return self._last_step_packed(X, lengths)
+        return self._by_length(X, lengths, distinct)
 
     def _summary(self, out, lengths=None):
         """What the head reads from the top layer's outputs ``out``

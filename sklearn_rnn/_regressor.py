@@ -149,6 +149,35 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         :func:`make_supervised` gives them). None: found from the data; with
         an explicit mode and several input features it must be given.
 
+    embedding_dim : int or None, default=None
+        None: ``X`` holds float features, as described above. An int: ``X``
+        holds integer token ids ``(n_samples, n_timesteps)`` (the output of
+        :class:`~sklearn_rnn.TextSequencer`, or a list of 1-D id sequences of
+        any lengths), read through an embedding of this width
+        (``nn.Embedding(n_tokens_, embedding_dim, padding_idx=0)``): id 0 is
+        padding, whose embedding row is zero and never trained, and padding
+        never reaches the recurrent layer (zeros before a sequence's first
+        token or after its last one are padding, as TextSequencer's
+        ``padding="pre"`` and ``"post"`` write them). A row of padding only
+        (an empty document) is read as the recurrent layer's initial state.
+        ``n_features_in_`` is then 1 (one id per step) and the sequence length
+        may differ between fit and predict. Training batches are bucketed by
+        length and each cut to its longest sequence, so short sequences cost
+        their own length. ``linear_skip`` and per-window normalisation do not
+        apply to ids. A custom ``module`` gets the ids as an int64 tensor
+        ``(batch, n_timesteps)`` (and ``lengths``), and is built with
+        ``n_features=1`` plus ``n_tokens`` and ``embedding_dim`` if its
+        ``__init__`` takes them.
+
+    n_tokens : int or None, default=None
+        With ``embedding_dim``: the number of token ids, the rows of the
+        embedding (``n_tokens_``). None: the largest id in the training data
+        plus one. Pass ``TextSequencer``'s ``n_tokens_`` when training data
+        may not hold every id (a fixed vocabulary). Ids at or above
+        ``n_tokens_`` are an error in training and are read as the unknown id
+        1 in prediction (TextSequencer's convention); negative ids are an
+        error.
+
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU: the first available),
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
@@ -197,6 +226,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     Attributes
     ----------
+    n_tokens_ : int
+        With ``embedding_dim``: the rows of the embedding (token ids 0 to
+        ``n_tokens_ - 1``).
+
     net_ : skorch.NeuralNet
         The fitted skorch net. ``net_.predict(X)`` and ``net_.forward(X)`` take
         3-D (or 2-D) arrays or tensors as ``fit`` does, leading NaN steps as
@@ -289,6 +322,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         callbacks=None,
         time_axis=1,
         newest_first=False,
+        embedding_dim=None,
+        n_tokens=None,
     ):
         super().__init__(
             cell=cell,
@@ -317,6 +352,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             callbacks=callbacks,
             time_axis=time_axis,
             newest_first=newest_first,
+            embedding_dim=embedding_dim,
+            n_tokens=n_tokens,
         )
         self.loss = loss
         self.scale_y = scale_y
@@ -439,6 +476,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         # A custom module gets the windows as they are unless asked otherwise.
         if mode is None or (mode == "auto" and self.module is not None):
             return None, None
+        if X.ndim == 2:
+            # Token ids have no units to normalise.
+            if mode == "auto":
+                return None, None
+            raise ValueError(
+                f"window_norm={mode!r} normalises float features, but embedding_dim="
+                f"{self.embedding_dim} makes X token ids; set window_norm=None or 'auto'."
+            )
         n_features = X.shape[2]
         features = None
         if self.target_features is not None:

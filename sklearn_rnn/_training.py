@@ -18,7 +18,12 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.history import History
 
-from ._inputs import observed_lengths
+from ._inputs import observed_lengths, token_lengths
+
+# Length-bucketed training batches (token ids): each epoch's shuffled rows are
+# cut into pools of this many batches, each pool sorted by length before it is
+# cut into batches, and the batches are shuffled again.
+POOL_BATCHES = 32
 
 
 class SequenceData(torch.utils.data.Dataset):
@@ -29,14 +34,18 @@ class SequenceData(torch.utils.data.Dataset):
     never copied whole. With ``device`` given, the data are moved there once
     (see :func:`device_tensor`) and batches are gathered on the device.
     Float ``X`` reaches the network as float32 with padding set to 0; integer
-    ``X`` (token ids) as int64. ``y`` (any dtype the loss needs) and
-    ``weight`` (float32) are tensors or None.
+    ``X`` (token ids, 2-D, padding at the front) as int64, each batch cut to
+    its longest sequence, so that a batch of short sequences costs their
+    length, not the longest of the data (:class:`BatchIterator` buckets them by
+    length). ``y`` (any dtype the loss needs) and ``weight`` (float32) are
+    tensors or None.
     """
 
     def __init__(self, X, lengths, y=None, weight=None, device=None, tensor=None):
         self.X = X
         self.lengths = lengths
         self.padded = bool(len(lengths)) and int(lengths.min()) < X.shape[1]
+        self.token_ids = X.dtype.kind in "iu"
         if tensor is None and device is not None:
             tensor = device_tensor(X, device)
         if tensor is not None:
@@ -82,6 +91,10 @@ class SequenceData(torch.utils.data.Dataset):
             Xb = torch.from_numpy(Xb)
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index)
+        if self.token_ids and self.padded:
+            longest = max(int(lengths.max()), 1)
+            if longest < Xb.shape[1]:
+                Xb = Xb[:, Xb.shape[1] - longest :]
         Xi = {"X": Xb, "lengths": lengths}
         if self.weight is not None:
             Xi["sample_weight"] = self.weight[index]
@@ -89,7 +102,8 @@ class SequenceData(torch.utils.data.Dataset):
 
 
 def device_tensor(X, device):
-    """``X`` as a float32 tensor on ``device`` (padding NaN set to 0), or None.
+    """``X`` as a float32 tensor on ``device`` (padding NaN set to 0), or None;
+    token ids as an int64 tensor.
 
     The tensor keeps ``X``'s strides, so a window view travels as the memory it
     spans (about the input's size), not as ``n * window`` copied rows. None
@@ -97,6 +111,8 @@ def device_tensor(X, device):
     would more than double the memory), or when it would take more than half
     the device's free memory: batches are then gathered on the CPU.
     """
+    if X.dtype.kind in "iu":
+        return torch.from_numpy(np.ascontiguousarray(X, dtype=np.int64)).to(device)
     itemsize = X.itemsize
     if X.size == 0 or any(s < 0 or s % itemsize for s in X.strides):
         return None
@@ -115,7 +131,13 @@ def device_tensor(X, device):
 
 
 class BatchIterator:
-    """Mini-batches fetched with one indexing operation each (no per-sample collation)."""
+    """Mini-batches fetched with one indexing operation each (no per-sample collation).
+
+    Shuffled batches of token ids of different lengths are bucketed by length
+    (see ``POOL_BATCHES``): each batch holds sequences of similar lengths, and
+    costs about their length once cut to its longest (``SequenceData.batch``).
+    The batches still differ every epoch, drawn from ``seed``.
+    """
 
     def __init__(self, dataset, batch_size, shuffle=False, seed=None):
         self.dataset = dataset
@@ -131,11 +153,26 @@ class BatchIterator:
         size = self.batch_size
         if self.shuffle:
             order = self.rng.permutation(n)
+            if getattr(self.dataset, "token_ids", False) and self.dataset.padded:
+                yield from self._bucketed(order)
+                return
             for start in range(0, n, size):
                 yield self.dataset.batch(order[start : start + size])
         else:
             for start in range(0, n, size):
                 yield self.dataset.batch(slice(start, start + size))
+
+    def _bucketed(self, order):
+        size = self.batch_size
+        pool = size * POOL_BATCHES
+        lengths = self.dataset.lengths
+        batches = []
+        for start in range(0, len(order), pool):
+            rows = order[start : start + pool]
+            rows = rows[np.argsort(lengths[rows], kind="stable")]
+            batches.extend(rows[i : i + size] for i in range(0, len(rows), size))
+        for b in self.rng.permutation(len(batches)):
+            yield self.dataset.batch(batches[b])
 
 
 class TailSplit:
@@ -203,6 +240,8 @@ class SequenceNet(NeuralNet):
 
     pass_lengths = True
     n_outputs = None
+    # The module reads integer token ids (a model with embedding_dim).
+    token_input = False
     # A _normalization.WindowNorm on the net's device, or None.
     window_norm = None
     random_draws = None
@@ -218,12 +257,16 @@ class SequenceNet(NeuralNet):
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
         X = np.asarray(X)
-        if X.ndim == 2:
-            X = X[:, :, None]
-        if X.dtype.kind == "f":
-            lengths = observed_lengths(X)
+        if self.token_input:
+            # Token ids (a model with embedding_dim).
+            X, lengths = token_lengths(X.astype(np.int64, copy=False))
         else:
-            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+            if X.ndim == 2:
+                X = X[:, :, None]
+            if X.dtype.kind == "f":
+                lengths = observed_lengths(X)
+            else:
+                lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
         if y is not None:
             y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
             if y.is_floating_point():
