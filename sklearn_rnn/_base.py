@@ -30,7 +30,8 @@ from ._runtime import (
     resolve_device,
     seed_from,
     seeded,
-    thread_policy,
+    thread_chooser,
+    threads_restored,
 )
 from ._training import (
     BatchIterator,
@@ -40,6 +41,7 @@ from ._training import (
     SequenceNet,
     TailSplit,
     infer_batches,
+    n_parameters,
 )
 from ._validation import reject_bool
 
@@ -49,9 +51,6 @@ PREDICT_ELEMENTS = 1 << 21
 # Prediction batches of the built-in network are padded to a multiple of this
 # many rows (see _training.infer_batches).
 ROW_TILE = 16
-# Networks whose recurrent state is at most this wide train fastest on one
-# thread: their matrix products are too small to share across cores.
-SMALL_HIDDEN = 128
 INT_PARAMS = ("hidden_size", "num_layers", "batch_size", "max_epochs", "n_iter_no_change")
 # Names of the callbacks the estimator adds itself; a user's callbacks keep
 # their own names.
@@ -211,7 +210,7 @@ class BaseRNN(BaseEstimator):
             seed = None if seed is None else seed + self.n_iter_
         else:
             net = None
-        with seeded(seed, device), thread_policy(self._threads()), torch.enable_grad():
+        with seeded(seed, device), threads_restored(), torch.enable_grad():
             if net is None:
                 net = self._build_net(device, X.shape[2], n_outputs)
             # Shuffling draws from torch's generator, so it follows random_state
@@ -351,12 +350,6 @@ class BaseRNN(BaseEstimator):
             callbacks.append((name, callback))
         return callbacks
 
-    def _threads(self):
-        width = self.hidden_size * (2 if self.bidirectional else 1)
-        if self.module is None and width <= SMALL_HIDDEN:
-            return 1
-        return None
-
     # ----------------------------------------------------------- predict
 
     def _forward(self, X):
@@ -365,7 +358,8 @@ class BaseRNN(BaseEstimator):
         Batches are sized by the network's activations and padded to whole row
         tiles, so that a row's output does not depend on the rows batched with it.
         """
-        check_is_fitted(self)
+        if not hasattr(self, "net_"):
+            check_is_fitted(self)
         X, lengths, _ = check_sequences(self, X, reset=False)
         data = SequenceData(X, lengths)
         net = self.net_
@@ -373,13 +367,15 @@ class BaseRNN(BaseEstimator):
         # A chunk's activations, not its input, dominate memory: the built-in
         # network keeps gates x hidden values per step for every sequence.
         width = n_features
+        tile = None  # a custom module gets exactly the rows asked for
         if self.module is None:
             gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
             width = max(width, gates * self.hidden_size * (2 if self.bidirectional else 1))
+            tile = ROW_TILE
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        with thread_policy(self._threads()):
-            # A custom module gets exactly the rows asked for.
-            return infer_batches(net, data, rows, ROW_TILE if self.module is None else None)
+        work = min(rows, n_samples + ROW_TILE - 1) * n_steps * n_parameters(net.module_)
+        with threads_restored():
+            return infer_batches(net, data, rows, tile, thread_chooser(work, net.device))
 
     # -------------------------------------------------- fitted state, pickling
 

@@ -2,8 +2,11 @@
 default dtype, and the optimizer built for the device."""
 
 import inspect
+import os
+import statistics
 from contextlib import contextmanager
 from numbers import Integral
+from types import MethodType
 
 import torch
 from sklearn.utils import check_random_state
@@ -84,17 +87,81 @@ def optimizer_params(optimizer, device, weight_decay):
     return params
 
 
+# Whether torch has a fused kernel for (optimizer, device type), found once per
+# process.
+_FUSED = {}
+
+
 def fused_optimizer(optimizer, device):
     """``optimizer__fused=True`` where this torch has a fused Adam/AdamW kernel for
     ``device`` (on the CPU since torch 2.4): the same update in one kernel instead
-    of a dozen small ones per parameter tensor."""
+    of a dozen small ones per parameter tensor, 2.6 to 3.3 times faster per step
+    than torch's default (for-each or per-tensor) update for LSTMs of hidden 16
+    to 256 on the CPU (benchmarks/README.md)."""
     if optimizer not in (torch.optim.Adam, torch.optim.AdamW):
         return {}
-    try:
-        optimizer([torch.zeros(1, device=device, requires_grad=True)], fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return {}
-    return {"optimizer__fused": True}
+    key = (optimizer, torch.device(device).type)
+    if key not in _FUSED:
+        try:
+            eager_optimizer(
+                optimizer, [torch.zeros(1, device=device, requires_grad=True)], fused=True
+            )
+            _FUSED[key] = True
+        except (RuntimeError, TypeError, ValueError):
+            _FUSED[key] = False
+    return {"optimizer__fused": True} if _FUSED[key] else {}
+
+
+# The wrappers torch.optim puts around Optimizer methods so that torch.compile
+# does not trace into them. Each imports torch._dynamo on its first call: about
+# 800 modules and 1.4 s, paid by the first fit of every process (every joblib
+# worker). Called eagerly, as fit calls them, a wrapper only forwards to the
+# function it wraps.
+# Named by (file, function) of their code: functools.wraps gives a wrapper the
+# name of what it wraps.
+_DYNAMO_WRAPPERS = {("_compile.py", "inner"), ("optimizer.py", "_use_grad")}
+_HOOK_WRAPPER = {("optimizer.py", "wrapper")}
+
+
+def _unwrapped(function, wrappers):
+    while hasattr(function, "__wrapped__"):
+        code = getattr(function, "__code__", None)
+        if code is None or (os.path.basename(code.co_filename), code.co_name) not in wrappers:
+            break
+        function = function.__wrapped__
+    return function
+
+
+def eager_optimizer(optimizer, *args, **kwargs):
+    """``optimizer(*args, **kwargs)``, a torch optimizer of exactly that class,
+    whose methods skip the wrappers that import ``torch._dynamo``.
+
+    The instance's ``add_param_group``, ``zero_grad``, ``state_dict``,
+    ``load_state_dict`` and ``step`` are the functions under those wrappers,
+    bound to it; ``step`` keeps the optimizer's hooks and runs without
+    gradients, as torch's own wrapper does. Where this torch's methods are not
+    wrapped that way, they are left as they are. A pickled or copied optimizer
+    carries only its state and gets torch's methods back.
+    """
+    instance = optimizer.__new__(optimizer)
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        method = getattr(optimizer, name)
+        plain = _unwrapped(method, _DYNAMO_WRAPPERS)
+        if plain is not method:
+            setattr(instance, name, MethodType(plain, instance))
+    optimizer.__init__(instance, *args, **kwargs)
+    # __init__ has put the hooks around the class's step.
+    hooked = optimizer.step
+    plain = _unwrapped(_unwrapped(hooked, _HOOK_WRAPPER), _DYNAMO_WRAPPERS)
+    hook = getattr(torch.optim.Optimizer, "profile_hook_step", None)
+    if plain is not hooked and hook is not None:
+
+        def step(self, closure=None):
+            with torch.set_grad_enabled(self.defaults.get("differentiable", False)):
+                return plain(self, closure)
+
+        instance.step = MethodType(hook(step), instance)
+    return instance
 
 
 def accepts(function, name):
@@ -143,9 +210,138 @@ def temporarily(get, set_, value):
         set_(before)
 
 
-def thread_policy(n_threads):
-    """Run with ``n_threads`` intra-op threads (None: as set), then restore."""
-    return temporarily(torch.get_num_threads, torch.set_num_threads, n_threads)
+@contextmanager
+def threads_restored():
+    """Run the block, then give torch back the intra-op thread count it had (a
+    :class:`ThreadChooser` changes it between steps)."""
+    before = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+# Below this much arithmetic per step (parameters x rows x time steps; an
+# LSTM of hidden 32 on batches of 64 windows of 30 steps is about 10 million),
+# a second thread gains nothing even on an idle machine, while a busy machine
+# makes every step many times slower: such steps run on one thread, without
+# timing, so that small fits stay bit-for-bit repeatable (benchmarks/README.md).
+TUNED_WORK = 1 << 24
+
+
+def thread_chooser(work, device):
+    """The :class:`ThreadChooser` for steps of ``work`` (parameters x rows x
+    time steps) on ``device``, or None off the CPU (torch's setting is left as
+    it is there)."""
+    if torch.device(device).type != "cpu":
+        return None
+    return ThreadChooser(torch.get_num_threads() if work >= TUNED_WORK else 1)
+
+
+class ThreadChooser:
+    """Chooses torch's intra-op thread count for a run of similar steps
+    (training batches, prediction chunks) by timing the steps themselves.
+
+    It starts on one thread, never more than ``most`` (torch's own setting:
+    ``torch.set_num_threads``, ``OMP_NUM_THREADS`` or torch's default). One
+    thread is close to the best for small recurrent networks on an idle
+    machine, and many times faster than two when another process holds a
+    core. Then it tries the next count up (doubling, up to ``most``) on
+    alternate steps and keeps it only if those are measurably faster, so that
+    a change in the machine's load shifts both sides alike. A count that lost
+    is tried again later, as is the count below the choice, less often the
+    more it lost by: trials of a losing count cost at most about 2 % of the
+    steps. The first step at each count is not timed (it sets up kernels).
+
+    Call :meth:`next` for the count to run the next step with, then
+    :meth:`record` with its duration.
+    """
+
+    SAMPLES = 3  # timed steps per side of a comparison
+    MARGIN = 0.03  # more threads must be at least this much faster
+    CLEAR_LOSS = 1.5  # a step this much slower ends a trial at once
+    FIRST_WAIT = 16  # steps before a losing count is tried again
+    BUDGET = 0.02  # the share of the steps that trials of a loser may cost
+
+    def __init__(self, most):
+        most = max(1, int(most))
+        counts = [1]
+        while counts[-1] * 2 < most:
+            counts.append(counts[-1] * 2)
+        if counts[-1] != most:
+            counts.append(most)
+        self.counts = counts
+        self.current = 0
+        self.recent = []  # the last timed steps of the current count
+        self.trial = None  # the index of the count on trial
+        self.trial_turn = False
+        self.samples = {}
+        self.warm = set()
+        self.wait = [0] * len(counts)
+        self.misses = [0] * len(counts)
+
+    @property
+    def choice(self):
+        """The count chosen so far."""
+        return self.counts[self.current]
+
+    def _turn(self):
+        return self.trial if self.trial is not None and self.trial_turn else self.current
+
+    def next(self):
+        """The thread count for the next step."""
+        return self.counts[self._turn()]
+
+    def record(self, seconds, comparable=True):
+        """The duration of the step just run at :meth:`next`'s count;
+        ``comparable=False`` for a step of another size (it is not timed)."""
+        if len(self.counts) == 1:
+            return
+        index = self._turn()
+        if index not in self.warm or not comparable:
+            self.warm.add(index)
+            return
+        if self.trial is None:
+            self.recent = [*self.recent[-(self.SAMPLES - 1) :], seconds]
+            self.wait = [w - 1 for w in self.wait]
+            self._start_trial()
+            return
+        self.samples[index].append(seconds)
+        if index == self.trial:
+            reference = statistics.median(self.samples[self.current] or self.recent)
+            if seconds > self.CLEAR_LOSS * reference:
+                self._end_trial(accept=False, ratio=seconds / reference)
+                return
+        self.trial_turn = not self.trial_turn
+        if min(len(v) for v in self.samples.values()) >= self.SAMPLES:
+            tried = statistics.median(self.samples[self.trial])
+            current = statistics.median(self.samples[self.current])
+            bar = 1 - self.MARGIN if self.trial > self.current else 1 + self.MARGIN
+            accept = tried < bar * current
+            ratio = current / tried if accept else tried / current
+            self._end_trial(accept, ratio)
+
+    def _start_trial(self):
+        for index in (self.current + 1, self.current - 1):
+            if 0 <= index < len(self.counts) and self.wait[index] <= 0:
+                self.trial = index
+                self.trial_turn = True
+                self.samples = {index: [], self.current: []}
+                return
+
+    def _end_trial(self, accept, ratio):
+        # The loser's next trial waits until the steps it costs, if it loses
+        # by as much again, are at most BUDGET of the steps in between.
+        loser = self.current if accept else self.trial
+        cost = (len(self.samples[self.trial]) + 1) * max(0.0, ratio - 1)
+        self.misses[loser] += 1
+        self.wait[loser] = max(self.FIRST_WAIT * 2 ** (self.misses[loser] - 1), cost / self.BUDGET)
+        if accept:
+            self.misses[self.trial] = 0
+            self.current = self.trial
+        self.recent = self.samples[self.current][-self.SAMPLES :] or self.recent
+        self.trial = None
 
 
 def default_dtype(dtype):

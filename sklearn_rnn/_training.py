@@ -11,11 +11,14 @@ reduced per sample, whatever shape the criterion returns.
 import copy
 import math
 import sys
+import time
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+
+from ._runtime import OPTIMIZERS, eager_optimizer, thread_chooser
 
 
 class SequenceData(torch.utils.data.Dataset):
@@ -56,26 +59,36 @@ class SequenceData(torch.utils.data.Dataset):
             tensor=None if self.tensor is None else self.tensor[rows],
         )
 
-    def batch(self, index):
-        """One batch ``(Xi, y)`` from an index array or slice (see the module's doc)."""
-        lengths = torch.from_numpy(np.ascontiguousarray(self.lengths[index]))
+    def batch(self, index, fill=0):
+        """One batch ``(Xi, y)`` from an index array or slice (see the module's
+        doc), with ``fill`` more rows of zeros (full-length sequences) after it."""
+        lengths = self.lengths[index]
+        padded = self.padded and int(lengths.min()) < self.X.shape[1]
+        if fill:
+            lengths = np.concatenate([lengths, np.full(fill, self.X.shape[1], lengths.dtype)])
+        lengths = torch.from_numpy(np.ascontiguousarray(lengths))
         if self.tensor is not None:
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index).to(self.tensor.device, non_blocking=True)
             Xb = self.tensor[index]
+            if fill:
+                Xb = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
         else:
             Xb = self.X[index]
-            if Xb.dtype.kind in "iu":
-                dtype = np.int64
+            dtype = np.int64 if Xb.dtype.kind in "iu" else np.float32
+            if fill:
+                whole = np.zeros((len(Xb) + fill, *Xb.shape[1:]), dtype=dtype)
+                whole[: len(Xb)] = Xb
+                Xb = whole
             else:
-                dtype = np.float32
-                if self.padded and int(lengths.min()) < Xb.shape[1]:
-                    # Padding steps reach the network as zeros (and are skipped
-                    # by the built-in module); NaN is only ever leading padding.
-                    Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
-            Xb = np.ascontiguousarray(Xb, dtype=dtype)
-            if not Xb.flags.writeable:
-                Xb = Xb.copy()
+                Xb = np.ascontiguousarray(Xb, dtype=dtype)
+                # torch needs a writable array, and the padding is zeroed in place.
+                if not Xb.flags.writeable or (padded and np.may_share_memory(Xb, self.X)):
+                    Xb = Xb.copy()
+            if padded:
+                # Padding steps reach the network as zeros (and are skipped by
+                # the built-in module); NaN is only ever leading padding.
+                np.nan_to_num(Xb, nan=0.0, copy=False)
             Xb = torch.from_numpy(Xb)
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index)
@@ -192,10 +205,22 @@ class SequenceNet(NeuralNet):
 
     def get_default_callbacks(self):
         return [
+            ("sklearn_rnn_threads", ThreadTuning()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """skorch's optimizer, built so that the first fit in a process does not
+        import torch._dynamo (see :func:`._runtime.eager_optimizer`)."""
+        if self.optimizer not in OPTIMIZERS.values() or triggered_directly is not None:
+            return super().initialize_optimizer(triggered_directly)
+        args, kwargs = self.get_params_for_optimizer(
+            "optimizer", self.get_all_learnable_params()
+        )
+        self.optimizer_ = eager_optimizer(self.optimizer, *args, **kwargs)
+        return self
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
@@ -268,13 +293,50 @@ class SequenceNet(NeuralNet):
         return self
 
 
-def infer_batches(net, data, rows, tile=None):
+def n_parameters(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+class ThreadTuning(Callback):
+    """Runs each training batch at the thread count that a
+    :class:`._runtime.ThreadChooser` picks from the batches' durations, and
+    gives torch its own setting back when training ends."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.before_ = torch.get_num_threads()
+        self.chooser_ = None
+        if isinstance(X, SequenceData) and len(X):
+            # Every batch but an epoch's last has this many rows.
+            self.rows_ = min(net.batch_size, len(X))
+            work = n_parameters(net.module_) * self.rows_ * X.X.shape[1]
+            self.chooser_ = thread_chooser(work, net.device)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and self.chooser_ is not None:
+            count = self.chooser_.next()
+            if torch.get_num_threads() != count:
+                torch.set_num_threads(count)
+            self.start_ = time.perf_counter()
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training and self.chooser_ is not None:
+            seconds = time.perf_counter() - self.start_
+            self.chooser_.record(seconds, comparable=len(batch[0]["lengths"]) == self.rows_)
+
+    def on_train_end(self, net, **kwargs):
+        if torch.get_num_threads() != self.before_:
+            torch.set_num_threads(self.before_)
+
+
+def infer_batches(net, data, rows, tile=None, threads=None):
     """The module's outputs for all of ``data``, ``rows`` sequences at a time,
     as a float64 array, in inference mode.
 
     With ``tile``, each batch is padded to a multiple of ``tile`` rows: matrix
     kernels round the rows of a partial tile differently, and whole tiles make
-    each row's output independent of the rows it is batched with.
+    each row's output independent of the rows it is batched with. With
+    ``threads`` (a :class:`._runtime.ThreadChooser`), each batch runs at the
+    thread count it picks; the caller restores torch's setting.
     """
     module = net.module_
     training = module.training
@@ -284,17 +346,19 @@ def infer_batches(net, data, rows, tile=None):
     try:
         with torch.inference_mode():
             for start in range(0, len(data), rows):
-                Xi, _ = data.batch(slice(start, start + rows))
-                n = len(Xi["lengths"])
-                if tile and n % tile:
-                    fill = tile - n % tile
-                    Xb, lb = Xi["X"], Xi["lengths"]
-                    Xi["X"] = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
-                    Xi["lengths"] = torch.cat([lb, lb.new_full((fill,), Xb.shape[1])])
+                n = min(rows, len(data) - start)
+                if threads is not None:
+                    count = threads.next()
+                    if torch.get_num_threads() != count:
+                        torch.set_num_threads(count)
+                    began = time.perf_counter()
+                Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
                 chunk = net.infer(Xi)[:n].cpu().numpy()
                 if out is None:
                     out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
                 out[start : start + n] = chunk
+                if threads is not None:
+                    threads.record(time.perf_counter() - began, comparable=n == rows)
     finally:
         if training:
             module.train()
