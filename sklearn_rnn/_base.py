@@ -28,6 +28,7 @@ from ._runtime import (
     optimizer_class,
     optimizer_params,
     resolve_device,
+    row_tile,
     seed_from,
     seeded,
     thread_chooser,
@@ -48,8 +49,8 @@ from ._validation import reject_bool
 # The elements a prediction batch may hold: bounds the memory used beyond the
 # input.
 PREDICT_ELEMENTS = 1 << 21
-# Prediction batches of the built-in network are padded to a multiple of this
-# many rows (see _training.infer_batches).
+# Prediction batches hold a multiple of this many rows (and are padded to a
+# multiple of _runtime.row_tile, see _training.infer_batches).
 ROW_TILE = 16
 INT_PARAMS = ("hidden_size", "num_layers", "batch_size", "max_epochs", "n_iter_no_change")
 # Names of the callbacks the estimator adds itself; a user's callbacks keep
@@ -371,9 +372,10 @@ class BaseRNN(BaseEstimator):
         if self.module is None:
             gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
             width = max(width, gates * self.hidden_size * (2 if self.bidirectional else 1))
-            tile = ROW_TILE
+            tile = row_tile(net.device)
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        work = min(rows, n_samples + ROW_TILE - 1) * n_steps * n_parameters(net.module_)
+        # One batch is too little to time threads on: it runs on one thread.
+        work = 0 if n_samples <= rows else rows * n_steps * n_parameters(net.module_)
         with threads_restored():
             return infer_batches(net, data, rows, tile, thread_chooser(work, net.device))
 

@@ -142,13 +142,14 @@ def observed_lengths(X):
 def _leading_padding(block, index):
     """Leading all-NaN steps of each sequence of ``block`` (rows ``index`` of
     X), checking the rest of :func:`observed_lengths`'s rules."""
-    if np.isinf(block).any():
+    # fmin/fmax skip NaN, and reduce without temporaries.
+    lowest, highest = np.fmin.reduce(block, axis=None), np.fmax.reduce(block, axis=None)
+    if np.isinf(lowest) or np.isinf(highest):
         raise ValueError(
             "X contains infinity. Only leading NaN steps (padding) are allowed in "
             "3-D X; replace or drop the infinite values."
         )
-    with np.errstate(invalid="ignore"):
-        peak = np.nanmax(np.abs(block), initial=0.0)
+    peak = max(-lowest, highest)
     if peak > FLOAT32_MAX:
         raise ValueError(
             f"X holds values too large for float32, the network's precision "

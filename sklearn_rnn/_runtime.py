@@ -3,7 +3,6 @@ default dtype, and the optimizer built for the device."""
 
 import inspect
 import os
-import statistics
 from contextlib import contextmanager
 from numbers import Integral
 from types import MethodType
@@ -210,6 +209,36 @@ def temporarily(get, set_, value):
         set_(before)
 
 
+def row_tile(device):
+    """The rows a prediction batch of the built-in network is padded to a
+    multiple of, on ``device``, so that each row's prediction does not depend
+    on the rows batched with it.
+
+    Matrix kernels round the rows of a partial register tile differently from
+    those of whole ones. On AVX2 CPUs every multiple of 4 rows gave the same
+    outputs as any other, for RNN, LSTM and GRU, hidden 1 to 200, 1 or 2
+    layers, one or two directions, on 1 or 2 threads (benchmarks/README.md),
+    so a one-window prediction runs 4 rows, not 16 (1.2 times the cost of one
+    row instead of 2.5 there). Elsewhere, not measured that way, it stays 16.
+    """
+    if _on_cpu(device) and _cpu_capability() == "AVX2":
+        return 4
+    return 16
+
+
+def _on_cpu(device):
+    return str(device).partition(":")[0] == "cpu"
+
+
+_CAPABILITY = []
+
+
+def _cpu_capability():
+    if not _CAPABILITY:
+        _CAPABILITY.append(torch.backends.cpu.get_cpu_capability())
+    return _CAPABILITY[0]
+
+
 @contextmanager
 def threads_restored():
     """Run the block, then give torch back the intra-op thread count it had (a
@@ -234,25 +263,33 @@ def thread_chooser(work, device):
     """The :class:`ThreadChooser` for steps of ``work`` (parameters x rows x
     time steps) on ``device``, or None off the CPU (torch's setting is left as
     it is there)."""
-    if torch.device(device).type != "cpu":
+    if not _on_cpu(device):
         return None
     return ThreadChooser(torch.get_num_threads() if work >= TUNED_WORK else 1)
+
+
+def _median(values):
+    # The statistics module costs more to import than all of this file.
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 class ThreadChooser:
     """Chooses torch's intra-op thread count for a run of similar steps
     (training batches, prediction chunks) by timing the steps themselves.
 
-    It starts on one thread, never more than ``most`` (torch's own setting:
-    ``torch.set_num_threads``, ``OMP_NUM_THREADS`` or torch's default). One
-    thread is close to the best for small recurrent networks on an idle
-    machine, and many times faster than two when another process holds a
-    core. Then it tries the next count up (doubling, up to ``most``) on
-    alternate steps and keeps it only if those are measurably faster, so that
-    a change in the machine's load shifts both sides alike. A count that lost
-    is tried again later, as is the count below the choice, less often the
-    more it lost by: trials of a losing count cost at most about 2 % of the
-    steps. The first step at each count is not timed (it sets up kernels).
+    It starts on one thread, and never uses more than ``most`` (torch's own
+    setting: ``torch.set_num_threads``, ``OMP_NUM_THREADS`` or torch's
+    default). One thread is close to the best for small recurrent networks on
+    an idle machine, and many times faster than two when another process holds
+    a core. Then it tries the next count up (doubling, up to ``most``) on
+    alternate steps, so that a change in the machine's load shifts both sides
+    alike, and keeps it only if its steps are measurably faster. A count that
+    lost is tried again later, as is the count below the choice, less often
+    the more it lost by, so that such trials cost about 2 % of the steps; a
+    step time that moves by half (the load changed) brings the next trial
+    forward. The first step at each count is not compared (it sets up kernels).
 
     Call :meth:`next` for the count to run the next step with, then
     :meth:`record` with its duration.
@@ -261,7 +298,9 @@ class ThreadChooser:
     SAMPLES = 3  # timed steps per side of a comparison
     MARGIN = 0.03  # more threads must be at least this much faster
     CLEAR_LOSS = 1.5  # a step this much slower ends a trial at once
+    WARM_LOSS = 8.0  # ...and a first step (setting up kernels) this much slower
     FIRST_WAIT = 16  # steps before a losing count is tried again
+    LONGEST_WAIT = 1024  # ...when it lost by little, however often
     BUDGET = 0.02  # the share of the steps that trials of a loser may cost
 
     def __init__(self, most):
@@ -273,7 +312,8 @@ class ThreadChooser:
             counts.append(most)
         self.counts = counts
         self.current = 0
-        self.recent = []  # the last timed steps of the current count
+        self.recent = []  # the last timed steps at the current count
+        self.level = None  # their median when the count was last compared
         self.trial = None  # the index of the count on trial
         self.trial_turn = False
         self.samples = {}
@@ -295,34 +335,46 @@ class ThreadChooser:
 
     def record(self, seconds, comparable=True):
         """The duration of the step just run at :meth:`next`'s count;
-        ``comparable=False`` for a step of another size (it is not timed)."""
+        ``comparable=False`` for a step of another size (it is not compared)."""
         if len(self.counts) == 1:
             return
         index = self._turn()
-        if index not in self.warm or not comparable:
-            self.warm.add(index)
+        first = index not in self.warm
+        self.warm.add(index)
+        if not comparable:
             return
         if self.trial is None:
-            self.recent = [*self.recent[-(self.SAMPLES - 1) :], seconds]
-            self.wait = [w - 1 for w in self.wait]
-            self._start_trial()
+            if not first:
+                self._settled(seconds)
+            return
+        reference = _median(self.samples[self.current] or self.recent)
+        if first:
+            if index == self.trial and seconds > self.WARM_LOSS * reference:
+                self._end_trial(False, seconds / reference)
             return
         self.samples[index].append(seconds)
-        if index == self.trial:
-            reference = statistics.median(self.samples[self.current] or self.recent)
-            if seconds > self.CLEAR_LOSS * reference:
-                self._end_trial(accept=False, ratio=seconds / reference)
-                return
+        if index == self.trial and seconds > self.CLEAR_LOSS * reference:
+            self._end_trial(False, seconds / reference)
+            return
         self.trial_turn = not self.trial_turn
         if min(len(v) for v in self.samples.values()) >= self.SAMPLES:
-            tried = statistics.median(self.samples[self.trial])
-            current = statistics.median(self.samples[self.current])
+            tried = _median(self.samples[self.trial])
+            current = _median(self.samples[self.current])
             bar = 1 - self.MARGIN if self.trial > self.current else 1 + self.MARGIN
             accept = tried < bar * current
-            ratio = current / tried if accept else tried / current
-            self._end_trial(accept, ratio)
+            self._end_trial(accept, current / tried if accept else tried / current)
 
-    def _start_trial(self):
+    def _settled(self, seconds):
+        self.recent = [*self.recent[-(self.SAMPLES - 1) :], seconds]
+        self.wait = [w - 1 for w in self.wait]
+        if len(self.recent) == self.SAMPLES:
+            typical = _median(self.recent)
+            if self.level is None:
+                self.level = typical
+            elif not self.level / self.CLEAR_LOSS < typical < self.CLEAR_LOSS * self.level:
+                # The load changed: what lost before may win now.
+                self.level = typical
+                self.wait = [0] * len(self.wait)
         for index in (self.current + 1, self.current - 1):
             if 0 <= index < len(self.counts) and self.wait[index] <= 0:
                 self.trial = index
@@ -331,16 +383,19 @@ class ThreadChooser:
                 return
 
     def _end_trial(self, accept, ratio):
-        # The loser's next trial waits until the steps it costs, if it loses
-        # by as much again, are at most BUDGET of the steps in between.
+        # The loser's next trial waits until the steps it costs, should it
+        # lose by as much again, are at most BUDGET of the steps in between.
         loser = self.current if accept else self.trial
         cost = (len(self.samples[self.trial]) + 1) * max(0.0, ratio - 1)
         self.misses[loser] += 1
-        self.wait[loser] = max(self.FIRST_WAIT * 2 ** (self.misses[loser] - 1), cost / self.BUDGET)
+        backoff = min(self.FIRST_WAIT * 2 ** (self.misses[loser] - 1), self.LONGEST_WAIT)
+        self.wait[loser] = max(backoff, cost / self.BUDGET)
         if accept:
             self.misses[self.trial] = 0
             self.current = self.trial
         self.recent = self.samples[self.current][-self.SAMPLES :] or self.recent
+        if self.samples[self.current]:
+            self.level = _median(self.samples[self.current])
         self.trial = None
 
 

@@ -216,9 +216,7 @@ class SequenceNet(NeuralNet):
         import torch._dynamo (see :func:`._runtime.eager_optimizer`)."""
         if self.optimizer not in OPTIMIZERS.values() or triggered_directly is not None:
             return super().initialize_optimizer(triggered_directly)
-        args, kwargs = self.get_params_for_optimizer(
-            "optimizer", self.get_all_learnable_params()
-        )
+        args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
         self.optimizer_ = eager_optimizer(self.optimizer, *args, **kwargs)
         return self
 
@@ -310,12 +308,16 @@ class ThreadTuning(Callback):
             self.rows_ = min(net.batch_size, len(X))
             work = n_parameters(net.module_) * self.rows_ * X.X.shape[1]
             self.chooser_ = thread_chooser(work, net.device)
+            self._set_threads()
+
+    def _set_threads(self):
+        count = self.chooser_.next()
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if training and self.chooser_ is not None:
-            count = self.chooser_.next()
-            if torch.get_num_threads() != count:
-                torch.set_num_threads(count)
+            self._set_threads()
             self.start_ = time.perf_counter()
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
