@@ -374,10 +374,10 @@ class BaseRNN(BaseEstimator):
             width = max(width, gates * self.hidden_size * (2 if self.bidirectional else 1))
             tile = row_tile(net.device)
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        # One batch is too little to time threads on: it runs on one thread.
-        work = 0 if n_samples <= rows else rows * n_steps * n_parameters(net.module_)
+        steps = -(-n_samples // rows)
+        work = 0 if steps == 1 else rows * n_steps * n_parameters(net.module_)
         with threads_restored():
-            return infer_batches(net, data, rows, tile, thread_chooser(work, net.device))
+            return infer_batches(net, data, rows, tile, thread_chooser(work, net.device, steps))
 
     # -------------------------------------------------- fitted state, pickling
 

@@ -257,15 +257,19 @@ def threads_restored():
 # makes every step many times slower: such steps run on one thread, without
 # timing, so that small fits stay bit-for-bit repeatable (benchmarks/README.md).
 TUNED_WORK = 1 << 24
+# Nor are fewer steps than this timed: one trial step on a count that the load
+# makes many times slower would cost more than more threads could win back.
+TUNED_STEPS = 64
 
 
-def thread_chooser(work, device):
-    """The :class:`ThreadChooser` for steps of ``work`` (parameters x rows x
-    time steps) on ``device``, or None off the CPU (torch's setting is left as
-    it is there)."""
+def thread_chooser(work, device, steps):
+    """The :class:`ThreadChooser` for ``steps`` steps of ``work`` (parameters x
+    rows x time steps) each on ``device``, or None off the CPU (torch's setting
+    is left as it is there)."""
     if not _on_cpu(device):
         return None
-    return ThreadChooser(torch.get_num_threads() if work >= TUNED_WORK else 1)
+    timed = work >= TUNED_WORK and steps >= TUNED_STEPS
+    return ThreadChooser(torch.get_num_threads() if timed else 1)
 
 
 def _median(values):

@@ -307,7 +307,9 @@ class ThreadTuning(Callback):
             # Every batch but an epoch's last has this many rows.
             self.rows_ = min(net.batch_size, len(X))
             work = n_parameters(net.module_) * self.rows_ * X.X.shape[1]
-            self.chooser_ = thread_chooser(work, net.device)
+            # max_epochs: the most this fit can run (early stopping may end it sooner).
+            steps = math.ceil(len(X) / self.rows_) * net.max_epochs
+            self.chooser_ = thread_chooser(work, net.device, steps)
             self._set_threads()
 
     def _set_threads(self):
@@ -355,10 +357,13 @@ def infer_batches(net, data, rows, tile=None, threads=None):
                         torch.set_num_threads(count)
                     began = time.perf_counter()
                 Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
-                chunk = net.infer(Xi)[:n].cpu().numpy()
-                if out is None:
-                    out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
-                out[start : start + n] = chunk
+                chunk = net.infer(Xi).cpu().numpy()[:n]
+                if n == len(data):
+                    out = chunk.astype(np.float64)
+                else:
+                    if out is None:
+                        out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
+                    out[start : start + n] = chunk
                 if threads is not None:
                     threads.record(time.perf_counter() - began, comparable=n == rows)
     finally:

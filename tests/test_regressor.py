@@ -1064,8 +1064,8 @@ def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch
     assert probe.counts_[0] == 1  # one thread first: never slower than torch's default
     seen = []
     model.module_.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
-    model.predict(np.concatenate([X] * 6))
-    assert len(seen) > 1 and set(seen) <= set(range(1, setting + 1))
+    model.predict(np.concatenate([X] * 15))  # 18,000 windows: 67 timed chunks
+    assert len(seen) == 67 and set(seen) <= set(range(1, setting + 1))
     assert torch.get_num_threads() == setting
 
 
@@ -1082,9 +1082,13 @@ def test_small_fits_run_on_one_thread_and_repeat_exactly(restore_torch_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_predictions_do_not_depend_on_torch_threads(restore_torch_threads):
+def test_predictions_do_not_depend_on_torch_threads(restore_torch_threads, monkeypatch):
     # A large predict may run some chunks on two threads: each row's
-    # prediction is the same as on one thread.
+    # prediction is the same as on one thread. (Every predict here is timed.)
+    from sklearn_rnn import _runtime
+
+    monkeypatch.setattr(_runtime, "TUNED_STEPS", 2)
+    monkeypatch.setattr(_runtime, "TUNED_WORK", 1)
     rng = np.random.default_rng(0)
     X = SequenceWindower(window=30).fit_transform(rng.normal(size=(3000, 4)).astype("float32"))
     for cell in ["lstm", "gru", "rnn"]:
