@@ -104,7 +104,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         CUDA, as far as the GPU's kernels allow (call
         ``torch.use_deterministic_algorithms(True)`` and set
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for deterministic kernels). The
-        caller's global random state is left as it was.
+        caller's global random state is left as it was. On the CPU, networks
+        with enough work per batch choose their thread count by timing their
+        batches (never more than ``torch.get_num_threads()``); LSTM gradients
+        round differently on one and on two threads, so two such fits agree
+        to float32 rounding (about 1e-7), and exactly under
+        ``torch.set_num_threads(1)``. Smaller networks always train on one
+        thread and repeat exactly.
 
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the losses; 2: also a
