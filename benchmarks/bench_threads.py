@@ -40,6 +40,7 @@ import torch
 from _common import (
     busy_core,
     interleaved,
+    load_candidate,
     machine,
     median,
     median_ratio,
@@ -138,8 +139,9 @@ def fit_cases(quick):
     return [("lstm", 64, 4, 64), ("lstm", 64, 4, 256), ("lstm", 32, 4, 64), ("gru", 128, 4, 64)]
 
 
-def fit_runs(n, case, default):
-    """One epoch of ours and of the loop on 1 and ``default`` threads, warmed up."""
+def fit_runs(n, case, default, candidate):
+    """One epoch of ours, of the loop on 1 and ``default`` threads, and of the
+    candidate's estimator if given, warmed up."""
     cell, hidden, n_features, batch = case
     windows, y, X_t, y_t = make_data(n, n_features, "float32", "nan")
     probe = thread_probe()
@@ -152,24 +154,30 @@ def fit_runs(n, case, default):
         "loop 1": lambda: fit_loop(X_t, y_t, cell, hidden, batch, 1, 1),
         "loop default": lambda: fit_loop(X_t, y_t, cell, hidden, batch, 1, default),
     }
+    if candidate is not None:
+        fit_ours(windows[:k], y[:k], cell, hidden, batch, 1, candidate)
+        runs["cand"] = lambda: fit_ours(windows, y, cell, hidden, batch, 1, candidate)
     return runs, probe
 
 
-def part_fit(quick, rounds):
+def part_fit(quick, rounds, candidate=None):
     default = torch.get_num_threads()
     n = 4000 if quick else 20000
     rows = []
     for load in ("idle", "one core busy"):
         for case in fit_cases(quick):
             cell, hidden, n_features, batch = case
-            runs, probe = fit_runs(n, case, default)
+            runs, probe = fit_runs(n, case, default, candidate)
             if load == "idle":
                 times = interleaved(runs, rounds)
             else:
                 with busy_core():
                     times = interleaved(runs, rounds)
             best = [min(a, b) for a, b in zip(times["loop 1"], times["loop default"], strict=True)]
-            ratio = statistics.median(a / b for a, b in zip(times["ours"], best, strict=True))
+
+            def ratio(name, times=times, best=best):
+                return statistics.median(a / b for a, b in zip(times[name], best, strict=True))
+
             rows.append(
                 [
                     f"{cell} h{hidden} f{n_features} b{batch}",
@@ -178,9 +186,11 @@ def part_fit(quick, rounds):
                     f"{median(times['loop 1']):.3f}",
                     f"{median(times['loop default']):.3f}",
                     thread_share(probe.counts_),
-                    f"{ratio:.3f}",
+                    f"{ratio('ours'):.3f}",
                 ]
             )
+            if candidate is not None:
+                rows[-1] += [f"{median(times['cand']):.3f}", f"{ratio('cand'):.3f}"]
             print(" | ".join(rows[-1]), flush=True)
     print(
         f"\nRNNRegressor.fit vs a hand-written loop, {n} windows of 30 steps, 1 epoch, "
@@ -196,6 +206,7 @@ def part_fit(quick, rounds):
                 f"loop {default} threads s",
                 "ours' threads (batches)",
                 "ours/faster loop",
+                *(["cand s", "cand/faster loop"] if candidate is not None else []),
             ],
             rows,
         )
@@ -363,13 +374,19 @@ def main():
     p.add_argument(
         "--only", choices=["threads", "fit", "workers", "grid"], help="run one part only"
     )
+    p.add_argument(
+        "--candidate",
+        metavar="CHECKOUT",
+        help="also time the RNNRegressor of this checkout in the fit part",
+    )
     args = p.parse_args()
     rounds = args.rounds or 3
     print(machine())
+    candidate = load_candidate(args.candidate) if args.candidate else None
     if args.only in (None, "threads"):
         part_threads(args.quick, rounds)
     if args.only in (None, "fit"):
-        part_fit(args.quick, rounds)
+        part_fit(args.quick, rounds, candidate)
     if args.only in (None, "workers"):
         part_workers(args.quick)
     if args.only in (None, "grid"):

@@ -252,10 +252,11 @@ def threads_restored():
 
 
 # Below this much arithmetic per step (parameters x rows x time steps; an
-# LSTM of hidden 32 on batches of 64 windows of 30 steps is about 10 million),
-# a second thread gains nothing even on an idle machine, while a busy machine
-# makes every step many times slower: such steps run on one thread, without
-# timing, so that small fits stay bit-for-bit repeatable (benchmarks/README.md).
+# LSTM of hidden 32 on batches of 64 windows of 30 steps of 4 features is 9.4
+# million), a second thread gains at most about 15 % on an idle machine, while
+# a busy one makes every step several times slower: such steps run on one
+# thread, without timing, so that small fits (the test suite's, scikit-learn's
+# estimator checks) repeat bit for bit (benchmarks/README.md).
 TUNED_WORK = 1 << 24
 # Nor are fewer steps than this timed: one trial step on a count that the load
 # makes many times slower would cost more than more threads could win back.
@@ -291,7 +292,7 @@ class ThreadChooser:
     alternate steps, so that a change in the machine's load shifts both sides
     alike, and keeps it only if its steps are measurably faster. A count that
     lost is tried again later, as is the count below the choice, less often
-    the more it lost by, so that such trials cost about 2 % of the steps; a
+    the more it lost by, so that such trials cost about 1 % of the steps; a
     step time that moves by half (the load changed) brings the next trial
     forward. The first step at each count is not compared (it sets up kernels).
 
@@ -305,7 +306,7 @@ class ThreadChooser:
     WARM_LOSS = 8.0  # ...and a first step (setting up kernels) this much slower
     FIRST_WAIT = 16  # steps before a losing count is tried again
     LONGEST_WAIT = 1024  # ...when it lost by little, however often
-    BUDGET = 0.02  # the share of the steps that trials of a loser may cost
+    BUDGET = 0.01  # the share of the steps that trials of a loser may cost
 
     def __init__(self, most):
         most = max(1, int(most))
