@@ -1,6 +1,8 @@
 """GPU: ``RNNRegressor`` on CUDA against a hand-written CUDA loop, prediction,
 mixed precision as a comparison, a CUDA-trained pickle loaded without a GPU,
-and the GPU-marked tests. On a machine without CUDA it says so and exits 0.
+and the GPU-marked tests. On a machine without CUDA it says so and exits with
+status 2, having measured nothing (``--smoke-test-on-cpu`` runs every part on
+the CPU instead, to check the script itself).
 
 - fit: ``RNNRegressor(device="cuda").fit(W, y)`` (``W`` the windower's view, as
   users have it) against a hand-written loop on device-resident data: a
@@ -80,6 +82,9 @@ def fit_ours(windows, y, cell, hidden, batch, epochs):
         batch_size=batch,
         max_epochs=epochs,
         scale_y=False,
+        # The loop's network: no linear skip, no per-window normalisation.
+        linear_skip=False,
+        window_norm=None,
         random_state=0,
         device=DEVICE,
     ).fit(windows, y)
@@ -302,11 +307,13 @@ def main():
         print("Smoke test on the CPU: the figures below say nothing about a GPU.")
     elif not torch.cuda.is_available():
         print(
-            "No CUDA device is available (torch.cuda.is_available() is False): nothing to "
-            "measure here. Run this script on a machine with an NVIDIA GPU and a CUDA "
-            "build of torch."
+            f"bench_gpu.py: no CUDA device is available (torch {torch.__version__}, "
+            f"CUDA build: {torch.version.cuda or 'no'}; torch.cuda.is_available() is "
+            "False), so nothing was measured. Run it on a machine with an NVIDIA GPU and "
+            "a CUDA build of torch, or pass --smoke-test-on-cpu to check the script.",
+            file=sys.stderr,
         )
-        return 0
+        return 2
     else:
         print(
             f"GPU: {torch.cuda.get_device_name()}, torch CUDA {torch.version.cuda}, "

@@ -71,8 +71,15 @@ def make_data(n, n_features, dtype, padding, seed=0):
     return windows, y, X_t, y_t
 
 
+# The loop's network: no linear skip, no per-window normalisation (where the
+# estimator has them; a --candidate checkout may not).
+SAME_NETWORK = {"linear_skip": False, "window_norm": None}
+
+
 def fit_ours(windows, y, cell, hidden, batch, epochs, estimator=RNNRegressor, probe=None):
+    params = estimator().get_params()
     return estimator(
+        **{k: v for k, v in SAME_NETWORK.items() if k in params},
         cell=cell,
         hidden_size=hidden,
         batch_size=batch,

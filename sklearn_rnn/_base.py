@@ -7,6 +7,7 @@ batches them for skorch, :mod:`._modules` is the network, and the subclasses
 (:mod:`._regressor`, :mod:`._classifier`) encode the target and decode outputs.
 """
 
+import copy
 import inspect
 import warnings
 from numbers import Integral, Real
@@ -14,24 +15,25 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, GradientNormClipping
 
 from ._inputs import check_sequences, check_weights, relative_weights, set_input
-from ._modules import CELLS, RecurrentNetwork
+from ._modules import CELLS, ROW_TILE, RecurrentNetwork
 from ._persistence import restored_state, saved_state
 from ._runtime import (
     OPTIMIZERS,
+    TorchRandom,
     accepts,
     default_dtype,
+    loadable_device,
     optimizer_class,
     optimizer_params,
     resolve_device,
     row_tile,
+    same_device,
     seed_from,
-    seeded,
-    thread_chooser,
     threads_restored,
 )
 from ._training import (
@@ -42,17 +44,28 @@ from ._training import (
     SequenceNet,
     TailSplit,
     infer_batches,
-    n_parameters,
+    load_network_state,
+    network_state,
+    prediction_threads,
+    training_threads,
 )
 from ._validation import reject_bool
 
 # The elements a prediction batch may hold: bounds the memory used beyond the
 # input.
 PREDICT_ELEMENTS = 1 << 21
-# Prediction batches hold a multiple of this many rows (and are padded to a
-# multiple of _runtime.row_tile, see _training.infer_batches).
-ROW_TILE = 16
-INT_PARAMS = ("hidden_size", "num_layers", "batch_size", "max_epochs", "n_iter_no_change")
+INT_PARAMS = (
+    "hidden_size",
+    "num_layers",
+    "batch_size",
+    "max_epochs",
+    "n_iter_no_change",
+    "time_axis",
+)
+# The parameters that make the network: recorded at fit (``_fitted_params``),
+# what predict and loading build from, and what continued training cannot change.
+BUILT_IN_PARAMS = ("cell", "hidden_size", "num_layers", "dropout", "bidirectional", "linear_skip")
+NETWORK_PARAMS = ("module", "module_kwargs", "optimizer", *BUILT_IN_PARAMS)
 # Names of the callbacks the estimator adds itself; a user's callbacks keep
 # their own names.
 INTERNAL_CALLBACKS = (
@@ -67,7 +80,9 @@ class BaseRNN(BaseEstimator):
 
     Subclasses define ``__init__`` (listing every parameter), and the hooks
     :meth:`_prepare_target` (the target as the network trains on it, and the
-    fitted state it implies) and :meth:`_criterion` (the loss). Everything else,
+    fitted state it implies), :meth:`_criterion` (the loss), and optionally
+    :meth:`_sample_weight` (per-sample weights the target implies),
+    :meth:`_configure_net` and :meth:`_init_net`. Everything else,
     the training template, prediction batches, devices, seeding, threads and
     persistence, lives here once.
     """
@@ -78,6 +93,7 @@ class BaseRNN(BaseEstimator):
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "bidirectional": ["boolean"],
+        "linear_skip": ["boolean"],
         "module": [None, type],
         "module_kwargs": [None, dict],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -96,6 +112,8 @@ class BaseRNN(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [None, list],
+        "time_axis": [Options(Integral, {1, -1})],
+        "newest_first": ["boolean"],
     }
 
     def __init__(
@@ -106,6 +124,7 @@ class BaseRNN(BaseEstimator):
         num_layers,
         dropout,
         bidirectional,
+        linear_skip,
         module,
         module_kwargs,
         optimizer,
@@ -124,12 +143,15 @@ class BaseRNN(BaseEstimator):
         verbose,
         warm_start,
         callbacks,
+        time_axis,
+        newest_first,
     ):
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
         self.bidirectional = bidirectional
+        self.linear_skip = linear_skip
         self.module = module
         self.module_kwargs = module_kwargs
         self.optimizer = optimizer
@@ -148,6 +170,8 @@ class BaseRNN(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.time_axis = time_axis
+        self.newest_first = newest_first
 
     # ------------------------------------------------------------- hooks
 
@@ -156,16 +180,36 @@ class BaseRNN(BaseEstimator):
         fitted model)."""
         raise NotImplementedError
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, train_rows):
         """The target as the network trains on it.
 
         Returns ``(y_train, n_network_outputs, fitted)``: a torch tensor with one
         row per sample, the width of the network's output, and the fitted
         attributes the target implies, set on the estimator only once training
-        succeeds. With ``keep`` (a warm start or ``partial_fit``) the fitted
-        target state is reused and ``y`` checked against it.
+        succeeds. Every statistic is fitted on the rows ``train_rows`` only (a
+        slice; with early stopping, the rest validate). With ``keep`` (a warm start
+        or ``partial_fit``) the fitted target state is reused and ``y``
+        checked against it.
         """
         raise NotImplementedError
+
+    def _sample_weight(self, y, sample_weight):
+        """The weights the loss uses, from the checked ``y`` and ``sample_weight``
+        (None or float64): the classifier folds its ``class_weight`` in here."""
+        return sample_weight
+
+    def _configure_net(self, net, fitted):
+        """Attach what the net needs of the ``fitted`` state (the fitted
+        attributes of :meth:`_prepare_target`); on every fit and on loading."""
+
+    def _init_net(self, net, data, train_rows):
+        """Initialise a new net's weights from the rows ``train_rows`` (a slice)
+        of ``data`` before training (optional)."""
+
+    # Parameters of the subclass that continued training cannot change (they
+    # shaped the fitted target state), recorded with the network's in
+    # ``_fitted_params``; see _check_continuable.
+    _fixed_target_params = ()
 
     def _criterion(self):
         """The skorch ``criterion`` and its ``criterion__*`` parameters; the
@@ -174,16 +218,26 @@ class BaseRNN(BaseEstimator):
 
     # --------------------------------------------------------------- fit
 
+    @torch.inference_mode(False)
+    @torch.enable_grad()
     def _train(self, X, y, sample_weight, *, keep, epochs, validate=True):
         """The training template behind ``fit`` and ``partial_fit``.
 
         Nothing fitted is set until training succeeds: a failed call leaves the
-        estimator as it was (unfitted, or the previous model).
+        estimator as it was (unfitted, or the previous model). Training needs
+        autograd, so it runs with it whatever the caller's mode
+        (``torch.no_grad``, ``torch.inference_mode``).
         """
         reject_bool(self, INT_PARAMS)
+        if self.module is None and self.module_kwargs:
+            raise ValueError(
+                f"module_kwargs={self.module_kwargs!r} was given without module: they are "
+                "the keyword arguments of a custom module class. Set module to your "
+                "torch.nn.Module subclass, or remove module_kwargs."
+            )
         X, lengths, input_info = check_sequences(self, X, reset=not keep)
         y = self._check_target(X, y, keep=keep)
-        sample_weight = check_weights(sample_weight, X)
+        sample_weight = self._sample_weight(y, check_weights(sample_weight, X))
         n_samples = X.shape[0]
         early_stopping = validate and self.early_stopping
         if early_stopping and n_samples < 2:
@@ -195,9 +249,17 @@ class BaseRNN(BaseEstimator):
             _check_module_class(self.module)
         optimizer_class(self.optimizer)
         device = resolve_device(self.device)
+        if keep:
+            self._check_continuable(device)
         callbacks = self._callbacks(early_stopping, epochs)
-        y_train, n_outputs, fitted = self._prepare_target(y, sample_weight, keep=keep)
-        weight = relative_weights(sample_weight)
+        # Early stopping validates on the last rows: nothing is fitted on them.
+        n_train = n_samples
+        if early_stopping:
+            n_train = TailSplit(self.validation_fraction).n_train(n_samples)
+        weight = relative_weights(sample_weight, n_train)
+        y_train, n_outputs, fitted = self._prepare_target(
+            X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
+        )
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
         # Off the CPU, the training data move to the device once, not per batch.
@@ -209,14 +271,42 @@ class BaseRNN(BaseEstimator):
         if keep:
             net = self.net_
             seed = None if seed is None else seed + self.n_iter_
+            network = self._fitted_params
         else:
             net = None
-        with seeded(seed, device), threads_restored(), torch.enable_grad():
-            if net is None:
-                net = self._build_net(device, X.shape[2], n_outputs)
-            # Shuffling draws from torch's generator, so it follows random_state
-            # (or the caller's torch.manual_seed when random_state is None).
-            net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
+            network = {
+                name: copy.deepcopy(getattr(self, name))
+                for name in (*NETWORK_PARAMS, *self._fixed_target_params)
+            }
+            network["n_steps"] = X.shape[1]
+        random = TorchRandom(seed, device)
+        with threads_restored():
+            with random.drawing():
+                if net is None:
+                    net = self._build_net(device, X.shape[2], n_outputs, network)
+                # Shuffling draws from torch's generator, so it follows random_state
+                # (or the caller's torch.manual_seed when random_state is None).
+                net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
+            # The thread count of the whole fit: one thread for small networks
+            # (set here, so that the initial fit of the linear skip runs on it
+            # too), timed batches for large ones (see _training.ThreadTuning).
+            net.thread_chooser = training_threads(
+                net, data, min(self.batch_size, n_samples), epochs
+            )
+            if net.thread_chooser is not None:
+                torch.set_num_threads(net.thread_chooser.next())
+            self._configure_net(net, fitted)
+            if keep:
+                # A warm start trains on with the loss as it is now.
+                self._set_criterion(net)
+            else:
+                self._init_net(net, data, slice(0, n_train))
+            # Dropout (and whatever a custom module does) draws in every
+            # training forward pass.
+            draws = network["module"] is not None or (
+                network["dropout"] > 0 and network["num_layers"] > 1
+            )
+            net.random_draws = random.drawing if draws else None
             net.set_params(
                 train_split=TailSplit(self.validation_fraction) if early_stopping else None,
                 callbacks=callbacks,
@@ -237,11 +327,15 @@ class BaseRNN(BaseEstimator):
                     "gradients, or scale X (e.g. StandardScaler); keep scale_y=True for "
                     "targets of large magnitude. The model is left as it was before this call."
                 ) from None
+            finally:
+                net.thread_chooser = None
 
         if not keep:
             set_input(self, input_info)
             for name, value in fitted.items():
                 setattr(self, name, value)
+            self._fitted_params = network
+            self._network_io = (X.shape[2], n_outputs)
         self.net_ = net
         history = net.history
         self.n_iter_ = len(history)
@@ -258,19 +352,52 @@ class BaseRNN(BaseEstimator):
             )
         return self
 
-    def _build_net(self, device, n_features, n_outputs):
-        if self.module is None:
-            module = RecurrentNetwork
-            module_kwargs = dict(
-                cell=self.cell,
-                hidden_size=self.hidden_size,
-                num_layers=self.num_layers,
-                dropout=self.dropout,
-                bidirectional=self.bidirectional,
+    def _check_continuable(self, device):
+        """Continued training (a warm start, ``partial_fit``) trains the fitted
+        network: a changed parameter that would build another one is an error,
+        not silently ignored."""
+        fitted = self._fitted_params
+        names = ["module", "optimizer", *self._fixed_target_params]
+        names += list(BUILT_IN_PARAMS) if fitted["module"] is None else ["module_kwargs"]
+        changed = []
+        for name in names:
+            now, then = getattr(self, name), fitted[name]
+            if name == "optimizer":
+                now, then = optimizer_class(now), optimizer_class(then)
+            if not _equal(now, then):
+                changed.append(f"{name}={getattr(self, name)!r} (fitted with {fitted[name]!r})")
+        if not same_device(device, self.device_):
+            changed.append(f"device={self.device!r} (the model is on {self.device_!r})")
+        if changed:
+            raise ValueError(
+                f"Continued training (warm_start=True or partial_fit) trains the fitted "
+                f"network further, but these parameters have changed since it was fitted: "
+                f"{'; '.join(changed)}. Set warm_start=False and call fit to train a new "
+                "network with them, or set them back."
             )
+
+    def _set_criterion(self, net):
+        criterion, criterion_kwargs = self._criterion()
+        for key in [key for key in vars(net) if key.startswith("criterion__")]:
+            delattr(net, key)
+        net.criterion = criterion
+        for key, value in criterion_kwargs.items():
+            setattr(net, f"criterion__{key}", value)
+        # Rebuilds the criterion only: the optimizer keeps its state.
+        net.initialize_criterion()
+        net.criterion_ = net.criterion_.to(net.device)
+
+    def _build_net(self, device, n_features, n_outputs, network):
+        """A new skorch net for the network described by ``network`` (the
+        values of NETWORK_PARAMS), on ``device``."""
+        if network["module"] is None:
+            module = RecurrentNetwork
+            module_kwargs = {name: network[name] for name in BUILT_IN_PARAMS}
+            # The skip reads as many steps as the training sequences had.
+            module_kwargs["skip_steps"] = module_kwargs.pop("linear_skip") and network["n_steps"]
         else:
-            module = self.module
-            module_kwargs = dict(self.module_kwargs or {})
+            module = network["module"]
+            module_kwargs = dict(network["module_kwargs"] or {})
             clash = sorted({"n_features", "n_outputs"} & set(module_kwargs))
             if clash:
                 raise TypeError(
@@ -278,7 +405,7 @@ class BaseRNN(BaseEstimator):
                     f"n_features={n_features} and n_outputs={n_outputs} from the data. "
                     "Remove them from module_kwargs."
                 )
-        optimizer = optimizer_class(self.optimizer)
+        optimizer = optimizer_class(network["optimizer"])
         optimizer_kwargs = optimizer_params(optimizer, device, self.weight_decay)
         module_args = dict(n_features=n_features, n_outputs=n_outputs, **module_kwargs)
         try:
@@ -310,7 +437,7 @@ class BaseRNN(BaseEstimator):
             verbose=0,
         )
         net.pass_lengths = accepts(module.forward, "lengths")
-        if self.module is not None:
+        if network["module"] is not None:
             # Checked per batch for custom modules only: the built-in network
             # always returns (batch, n_outputs).
             net.n_outputs = n_outputs
@@ -366,18 +493,19 @@ class BaseRNN(BaseEstimator):
         net = self.net_
         n_samples, n_steps, n_features = X.shape
         # A chunk's activations, not its input, dominate memory: the built-in
-        # network keeps gates x hidden values per step for every sequence.
+        # network keeps gates x hidden values per step for every sequence. The
+        # fitted network's, whatever the parameters say now.
+        network = self._fitted_params
         width = n_features
         tile = None  # a custom module gets exactly the rows asked for
-        if self.module is None:
-            gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
-            width = max(width, gates * self.hidden_size * (2 if self.bidirectional else 1))
+        if network["module"] is None:
+            gates = {"lstm": 4, "gru": 3, "rnn": 1}[network["cell"]]
+            directions = 2 if network["bidirectional"] else 1
+            width = max(width, gates * network["hidden_size"] * directions)
             tile = row_tile(net.device)
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        steps = -(-n_samples // rows)
-        work = 0 if steps == 1 else rows * n_steps * n_parameters(net.module_)
         with threads_restored():
-            return infer_batches(net, data, rows, tile, thread_chooser(work, net.device, steps))
+            return infer_batches(net, data, rows, tile, prediction_threads(net, data, rows))
 
     # -------------------------------------------------- fitted state, pickling
 
@@ -397,16 +525,54 @@ class BaseRNN(BaseEstimator):
         return str(self.net_.device)
 
     def __getstate__(self):
-        return saved_state(type(self).__name__, super().__getstate__())
+        """Plain data (see :mod:`._persistence`): the parameters, the fitted
+        attributes, and instead of the skorch net its weights, optimizer state
+        and history as numpy arrays and lists."""
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_network_state"] = network_state(net)
+        return saved_state(state)
 
     def __setstate__(self, state):
-        super().__setstate__(restored_state(type(self).__name__, state))
+        state = restored_state(type(self).__name__, state)
+        network = state.pop("_network_state", None)
+        super().__setstate__(state)
+        if network is not None:
+            self.net_ = self._restore_net(network)
+
+    @torch.inference_mode(False)
+    def _restore_net(self, network):
+        """The skorch net rebuilt from the fitted parameters, with the saved
+        weights, optimizer state and history, on the saved device where there
+        is one here (else on the CPU, with a warning)."""
+        device = loadable_device(network["device"], type(self).__name__)
+        n_features, n_outputs = self._network_io
+        # The initial weights are overwritten: draw them without touching the
+        # caller's generators.
+        with TorchRandom(0, device).drawing():
+            net = self._build_net(device, n_features, n_outputs, self._fitted_params)
+        self._configure_net(net, vars(self))
+        load_network_state(net, network)
+        net.module_.eval()
+        return net
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _equal(a, b):
+    """Parameter values ``a`` and ``b`` are the same (identical objects, or
+    equal plain values)."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _check_module_class(module):

@@ -24,10 +24,23 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def check_sequences(estimator, X, *, reset):
     """Validate sequence input ``X`` for ``estimator``.
 
-    Returns ``X`` as 3-D ``(n, steps, features)``, the observed lengths, and
-    what fit records about the input (``(n_features_in, ndim, names)``, or None
-    when ``reset`` is False); :func:`set_input` records it once fit succeeds.
+    Returns ``X`` as 3-D ``(n, steps, features)``, oldest step first, the
+    observed lengths, and what fit records about the input
+    (``(n_features_in, ndim, names)``, or None when ``reset`` is False);
+    :func:`set_input` records it once fit succeeds.
+
+    The estimator's ``time_axis`` (1, or -1 for ``(n, features, steps)``) and
+    ``newest_first`` say how ``X`` is laid out; the result is a view of it in
+    the network's layout. float32 and float64 are kept; float16 becomes
+    float32 (the network's precision), other numbers float64.
+    A list of sequences of different lengths is padded first (see
+    :func:`pad_ragged`).
     """
+    if isinstance(X, (list, tuple)):
+        # After a fit on 3-D input, a list of 1-D sequences can only mean
+        # univariate sequences, even of equal lengths.
+        univariate = not reset and getattr(estimator, "_input_ndim", None) == 3
+        X = pad_ragged(X, univariate=univariate)
     # A float ndarray such as the windower's has nothing for check_array to
     # convert and no names to compare: skipping them saves about 250 us,
     # most of the fixed cost of a one-window predict.
@@ -46,7 +59,7 @@ def check_sequences(estimator, X, *, reset):
         with numeric_input("X"):
             X = check_array(
                 X,
-                dtype=FLOAT_DTYPES,
+                dtype=np.float32 if _half_precision(X) else FLOAT_DTYPES,
                 allow_nd=True,
                 ensure_all_finite=False,
                 input_name="X",
@@ -65,38 +78,115 @@ def check_sequences(estimator, X, *, reset):
                 "(n_samples, n_timesteps, 1) with leading NaN steps for shorter "
                 "sequences (as SequenceWindower makes), or impute the values."
             ) from None
-    ndim = X.ndim
+    ndim, shape = X.ndim, X.shape
     if ndim == 2:
         n_features_in = X.shape[1]
         X = X[:, :, None]
     elif ndim == 3:
+        if estimator.time_axis == -1:
+            X = X.transpose(0, 2, 1)
         n_features_in = X.shape[2]
         if X.shape[1] == 0 or X.shape[2] == 0:
             raise ValueError(
-                f"X has shape {X.shape}: each sample needs at least one time step and one feature."
+                f"X has shape {shape}: each sample needs at least one time step and one feature."
             )
     else:
         raise ValueError(
             f"X must be 2-D (n_samples, n_timesteps) or 3-D (n_samples, "
             f"n_timesteps, n_features); got {X.ndim} dimensions, shape {X.shape}."
         )
-    lengths = observed_lengths(X)
+    if estimator.newest_first:
+        X = X[:, ::-1]
     if reset:
-        return X, lengths, (n_features_in, ndim, names)
+        return X, observed_lengths(X), (n_features_in, ndim, names)
     fitted_ndim = estimator._input_ndim
-    if n_features_in != estimator.n_features_in_ or (fitted_ndim == 3 and ndim != 3):
+    if n_features_in != estimator.n_features_in_ or ndim != fitted_ndim:
+        # A change of dimensionality is refused even with as many features:
+        # the network reads 2-D X as one feature per step.
+        axis = "axis 1" if estimator.time_axis == -1 else "the last axis"
         expected = (
-            f"3-D X with {estimator.n_features_in_} feature(s) on the last axis"
+            f"3-D X with {estimator.n_features_in_} feature(s) on {axis}"
             if fitted_ndim == 3
             else f"2-D X with {estimator.n_features_in_} columns (time steps)"
         )
-        got = f"{ndim}-D X of shape {X.shape[:ndim]}"
-        raise ValueError(
+        got = f"{ndim}-D X of shape {shape}"
+        lead = (
             f"X has {n_features_in} features, but {type(estimator).__name__} is "
-            f"expecting {estimator.n_features_in_} features as input: it was fitted on "
-            f"{expected}; got {got}."
+            f"expecting {estimator.n_features_in_} features as input"
+            if n_features_in != estimator.n_features_in_
+            else f"X is {ndim}-D, but {type(estimator).__name__} is expecting {fitted_ndim}-D X"
         )
-    return X, lengths, None
+        raise ValueError(f"{lead}: it was fitted on {expected}; got {got}.")
+    return X, observed_lengths(X), None
+
+
+def _half_precision(X):
+    """Whether ``X`` holds float16 (and at most float32) values: they become
+    float32, the network's precision, not float64 (four times the memory)."""
+    dtypes = getattr(X, "dtypes", None)
+    dtypes = list(dtypes) if dtypes is not None else [getattr(X, "dtype", None)]
+    return any(dt == np.float16 for dt in dtypes) and all(
+        dt in (np.float16, np.float32) for dt in dtypes
+    )
+
+
+def pad_ragged(X, *, univariate=False):
+    """A list of sequences of different lengths as one 3-D float array.
+
+    Each item is a sequence, 2-D ``(length_i, n_features)`` or 1-D
+    ``(length_i,)`` (univariate). They are padded at the front with NaN steps
+    to the longest length, as the windower pads, so that
+    :func:`observed_lengths` reads each one as the sequence it was and the
+    padding never reaches the network. The padded array, ``n_samples x
+    longest x n_features``, is the only copy made. float32 items stay float32;
+    anything else becomes float64.
+
+    Returns ``X`` unchanged when it is not ragged: a list of equal-length 1-D
+    sequences is a 2-D table of univariate rows (unless ``univariate``), and
+    one of equal-length 2-D sequences a 3-D array, both left to check_array.
+    """
+    if not X:
+        return X
+    items = []
+    for x in X:
+        if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+            return X  # not a list of sequences; check_array will say what it is
+        items.append(np.asarray(x))
+    ndims = {item.ndim for item in items}
+    lengths = [len(item) if item.ndim else 0 for item in items]
+    if 0 in ndims:
+        return X
+    if len(set(lengths)) == 1:
+        if ndims == {1} and not univariate:
+            return X
+        if ndims == {2} and len({item.shape[1] for item in items}) == 1:
+            return X
+    for i, item in enumerate(items):
+        if item.ndim > 2:
+            raise ValueError(
+                f"X[{i}] has shape {item.shape}: each sequence in a list must be 1-D "
+                "(length,) for a univariate sequence or 2-D (length, n_features)."
+            )
+        if not len(item):
+            raise ValueError(
+                f"X[{i}] is an empty sequence (no time steps); each sequence needs at "
+                "least one observed step. Drop such samples."
+            )
+    items = [item[:, None] if item.ndim == 1 else item for item in items]
+    n_features = items[0].shape[1]
+    for i, item in enumerate(items):
+        if item.shape[1] != n_features:
+            raise ValueError(
+                f"X[{i}] has {item.shape[1]} feature(s) per step but X[0] has "
+                f"{n_features}; every sequence needs the same features."
+            )
+    dtype = np.float32 if all(item.dtype == np.float32 for item in items) else np.float64
+    longest = max(lengths)
+    padded = np.full((len(items), longest, n_features), np.nan, dtype=dtype)
+    with numeric_input("X"):
+        for row, item, length in zip(padded, items, lengths, strict=True):
+            row[longest - length :] = item
+    return padded
 
 
 def set_input(estimator, info):
@@ -199,20 +289,33 @@ def check_target(estimator, X, y, *, dtype=FLOAT_DTYPES):
 
 
 def check_weights(sample_weight, X):
-    """Non-negative float64 sample weights for ``X``, or None."""
+    """Non-negative float64 sample weights for ``X``, not all zero, or None."""
     if sample_weight is None:
         return None
     with numeric_input("sample_weight"):
-        return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+    # Checked here, whatever scikit-learn's version checks: every weighted
+    # statistic after this divides by the sum.
+    if not sample_weight.any():
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a non-zero weight."
+        )
+    return sample_weight
 
 
-def relative_weights(sample_weight):
-    """Weights divided by their mean (so the loss keeps its scale), or None."""
+def relative_weights(sample_weight, n_train=None):
+    """Weights divided by their mean over the first ``n_train`` rows, the rows
+    trained on (all when None), so that the loss keeps its scale; or None.
+    The weights are known not to be all zero (:func:`check_weights`)."""
     if sample_weight is None:
         return None
-    mean_weight = sample_weight.mean()
+    mean_weight = sample_weight[:n_train].mean()
     if mean_weight <= 0:
         raise ValueError(
-            "sample_weight sums to zero: at least one sample needs a positive weight."
+            f"sample_weight sums to zero on the {n_train} training rows (early stopping "
+            "validates on the rows after them): at least one of them needs a non-zero "
+            "weight. Lower validation_fraction or change the weights."
         )
     return sample_weight / mean_weight

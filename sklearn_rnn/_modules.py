@@ -5,13 +5,16 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-# Above this many distinct lengths in a batch, one packed call is cheaper than
-# one call per length.
+# Above this many distinct lengths in a training batch, one packed call is
+# cheaper than one call per length.
 GROUPED_LENGTHS = 8
+# Prediction batches are padded to a multiple of this many rows, so that a
+# row's output does not depend on the rows batched with it.
+ROW_TILE = 16
 
 
 class RecurrentNetwork(nn.Module):
-    """Stacked RNN, LSTM or GRU with a linear head on the last observed step.
+    """Stacked RNN, LSTM or GRU with a linear head on the whole sequence's summary.
 
     Parameters
     ----------
@@ -29,16 +32,27 @@ class RecurrentNetwork(nn.Module):
         Dropout between stacked layers.
     bidirectional : bool, default=False
         Run the sequence both ways.
+    skip_steps : int, default=0
+        If positive, add a linear map of the last ``skip_steps`` steps to the
+        output (an autoregressive skip connection, as in LSTNet).
 
     Notes
     -----
     ``forward(X, lengths=None)`` takes ``X`` of shape
     ``(batch, n_timesteps, n_features)``. Sequences shorter than
     ``n_timesteps`` are padded at the front and ``lengths`` gives their
-    observed steps; the padding never reaches the recurrent layer. One-way
-    networks move the padding behind the observations and read the output at
-    the last observed step (one fused call for the whole batch); bidirectional
-    ones run one fused call per distinct length, or pack many lengths.
+    observed steps; the padding never reaches the recurrent layer. The head
+    reads the forward direction at the last observed step and, for
+    bidirectional networks, the backward direction at the first observed step:
+    each direction where it has seen the whole sequence. One-way networks move
+    the padding behind the observations (one fused call for the whole batch);
+    bidirectional ones run one fused call per distinct length (training packs
+    batches of many lengths instead).
+
+    In eval mode, a sequence's output does not depend on the other sequences
+    of its batch when the batch is a whole number of ``ROW_TILE`` rows (as
+    the estimators' prediction batches are): per-length groups are padded to
+    whole tiles too.
 
     Examples
     --------
@@ -57,6 +71,7 @@ class RecurrentNetwork(nn.Module):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        skip_steps=0,
     ):
         super().__init__()
         self.rnn = CELLS[cell](
@@ -68,19 +83,74 @@ class RecurrentNetwork(nn.Module):
             batch_first=True,
         )
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+        self.skip_steps = skip_steps
+        self.skip = None
+        if skip_steps:
+            # Starts at zero: the network begins as the recurrent part alone.
+            self.skip = nn.Linear(skip_steps * n_features, n_outputs, bias=False)
+            nn.init.zeros_(self.skip.weight)
 
     def forward(self, X, lengths=None):
+        out = self._recurrent(X, lengths)
+        if self.skip is None:
+            return out
+        return out + self.skip(self.skip_inputs(X))
+
+    def skip_inputs(self, X):
+        """The inputs of the linear skip: the last ``skip_steps`` steps, flattened.
+
+        Padding steps are 0, and so are the steps before a shorter sequence: an
+        autoregressive part learned with the recurrent one.
+        """
+        batch, n_steps, n_features = X.shape
+        k = self.skip_steps
+        if n_steps >= k:
+            last = X[:, n_steps - k :]
+        else:
+            last = torch.cat([X.new_zeros(batch, k - n_steps, n_features), X], 1)
+        return last.reshape(batch, k * n_features)
+
+    def _recurrent(self, X, lengths=None):
         n_steps = X.shape[1]
         if lengths is None or int(lengths.min()) == n_steps:
-            return self.head(self.rnn(X)[0][:, -1])
+            return self.head(self._summary(self.rnn(X)[0]))
         if not self.rnn.bidirectional:
             return self.head(self._last_step_causal(X, lengths))
         distinct = torch.unique(lengths)
-        if len(distinct) > GROUPED_LENGTHS:
+        if self.training and len(distinct) > GROUPED_LENGTHS:
             return self.head(self._last_step_packed(X, lengths))
+        return self.head(self._by_length(X, lengths, distinct))
+
+    def _summary(self, out, lengths=None):
+        """What the head reads from the top layer's outputs ``out``
+        ``(batch, steps, directions * hidden)``, whose observations start at
+        step 0 and end at step ``lengths - 1`` (the last step when None).
+
+        The forward direction has seen the whole sequence at its last observed
+        step; the backward direction runs from the last step to the first, so
+        it has seen the whole sequence only at the FIRST observed step (at the
+        last one it has seen one step).
+        """
+        if lengths is None:
+            last = out[:, -1]
+        else:
+            index = (lengths.to(out.device) - 1).view(-1, 1, 1).expand(-1, 1, out.shape[2])
+            last = out.gather(1, index).squeeze(1)
+        if not self.rnn.bidirectional:
+            return last
+        hidden = self.rnn.hidden_size
+        return torch.cat([last[:, :hidden], out[:, 0, hidden:]], dim=1)
+
+    def _by_length(self, X, lengths, distinct):
         # Few lengths (the usual case: a window batch holds at most a few
         # padded rows): one fused, unpacked call per length, each on its
         # sequences with the common padding dropped, beats packing by far.
+        # In inference, every path reads each row the same way whatever rows
+        # share its batch: here each group is padded to whole row tiles, as
+        # the prediction batches are (matrix kernels round the rows of a
+        # partial tile differently), and many lengths are grouped, not
+        # packed (a packed step's rows depend on the other sequences).
+        n_steps = X.shape[1]
         order = torch.argsort(lengths, stable=True)
         counts = torch.bincount(lengths[order] - int(distinct[0]))
         pieces, start = [], 0
@@ -88,10 +158,14 @@ class RecurrentNetwork(nn.Module):
             count = int(counts[length - int(distinct[0])])
             rows = order[start : start + count].to(X.device)
             start += count
-            pieces.append(self.rnn(X[rows, n_steps - length :])[0][:, -1])
+            group = X[rows, n_steps - length :]
+            if not self.training and count % ROW_TILE:
+                fill = ROW_TILE - count % ROW_TILE
+                group = torch.cat([group, group.new_zeros((fill, *group.shape[1:]))])
+            pieces.append(self._summary(self.rnn(group)[0][:count]))
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(len(order))
-        return self.head(torch.cat(pieces)[inverse.to(X.device)])
+        return torch.cat(pieces)[inverse.to(X.device)]
 
     @staticmethod
     def _padding_to_back(X, lengths_dev):
@@ -108,20 +182,14 @@ class RecurrentNetwork(nn.Module):
         # <= t only. With the padding moved behind the observations, the output
         # at step length-1 is exactly that of the unpadded sequence, and the
         # whole batch, whatever its mix of lengths, is one fused call.
-        batch = X.shape[0]
-        lengths_dev = lengths.to(X.device)
-        out, _ = self.rnn(self._padding_to_back(X, lengths_dev))
-        last = (lengths_dev - 1).view(batch, 1, 1).expand(batch, 1, out.shape[2])
-        return out.gather(1, last).squeeze(1)
+        out, _ = self.rnn(self._padding_to_back(X, lengths.to(X.device)))
+        return self._summary(out, lengths)
 
     def _last_step_packed(self, X, lengths):
-        batch = X.shape[0]
-        lengths_dev = lengths.to(X.device)
         # Both directions of a bidirectional layer must see the observations
-        # only: pack them.
-        X = self._padding_to_back(X, lengths_dev)
+        # only: pack them (training only, see _by_length).
+        X = self._padding_to_back(X, lengths.to(X.device))
         packed = pack_padded_sequence(X, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True)
-        last = (lengths_dev - 1).view(batch, 1, 1).expand(batch, 1, out.shape[2])
-        return out.gather(1, last).squeeze(1)
+        return self._summary(out, lengths)

@@ -1,6 +1,9 @@
 """``RNNRegressor``: what regression adds to the shared base (losses, target
 scaling, predictions in the target's units)."""
 
+import warnings
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin, _fit_context
@@ -8,7 +11,19 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseRNN
 from ._inputs import check_target
+from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
+from ._training import least_squares_skip, ridge_loo
 
+# What window_norm="auto" uses when the target is a future value of an input
+# feature (chosen by benchmarks/bench_accuracy.py).
+AUTO_MODE = "last"
+# The linear skip starts at the least-squares fit on at most this many training
+# sequences, when it has at most this many inputs (steps x features).
+LEAST_SQUARES_ROWS = 8192
+LEAST_SQUARES_INPUTS = 2048
+# Training windows on which window_norm="auto" compares linear fits with and
+# without normalisation.
+COMPARE_ROWS = 4096
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -21,8 +36,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     One sequence per sample goes in, one prediction (or one row of
     predictions) comes out. The network is a stack of PyTorch recurrent
-    layers with a linear head on the last observed step, trained through
-    skorch; the fitted skorch net is ``net_``.
+    layers with a linear head on the last observed step (and, when
+    bidirectional, on the backward direction at the first observed step,
+    where it has seen the whole sequence), trained through skorch; the
+    fitted skorch net is ``net_``.
 
     Parameters
     ----------
@@ -40,6 +57,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     bidirectional : bool, default=False
         Run the sequence both ways.
+
+    linear_skip : bool, default=True
+        Add a linear map of the last steps (as many as the training sequences
+        have) to the network's output: an autoregressive skip connection
+        learned jointly with the recurrent layers (as in LSTNet). It fits the
+        linear part of a problem within a few epochs, where a recurrent layer
+        alone needs many, and the recurrent layers learn what is left. Ignored
+        with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
@@ -104,8 +129,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         CUDA, as far as the GPU's kernels allow (call
         ``torch.use_deterministic_algorithms(True)`` and set
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for deterministic kernels). The
-        caller's global random state is left as it was. On the CPU, networks
-        with enough work per batch choose their thread count by timing their
+        caller's global random state is left as it was, and fits running at
+        the same time in other threads of the process (dask threads, joblib's
+        threading backend) do not change the model: each seeded fit draws
+        from its own states of torch's generators (the CPU's and the one
+        device's it runs on), swapped in under a process-wide lock around
+        what draws from them, so seeded fits with dropout or a custom module
+        run their forward passes one at a time. On the CPU, networks with
+        enough work per batch choose their thread count by timing their
         batches (never more than ``torch.get_num_threads()``); LSTM gradients
         round differently on one and on two threads, so two such fits agree
         to float32 rounding (about 1e-7), and exactly under
@@ -120,12 +151,33 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Make ``fit`` continue from the current weights.
 
     callbacks : list of skorch callbacks, default=None
-        Extra callbacks for the skorch net.
+        Extra callbacks for the skorch net (instances, or ``(name, callback)``
+        pairs). skorch's own callbacks work (``EpochScoring``, ``LRScheduler``,
+        ``Checkpoint``, ``EarlyStopping``, ``ProgressBar``, ...); a batch is
+        ``({"X": ..., "lengths": ...}, y)`` as skorch's documentation describes
+        for dict input, with ``"sample_weight"`` for weighted fits. The
+        callbacks the model adds itself are named ``"sklearn_rnn_*"``.
+
+    time_axis : {1, -1}, default=1
+        The axis of 3-D ``X`` that holds the time steps: 1 for
+        ``(n_samples, n_timesteps, n_features)`` (tslearn, Keras); -1 for
+        ``(n_samples, n_features, n_timesteps)``, sktime's ``numpy3D`` panels
+        and torch's ``Conv1d`` layout (``n_features_in_`` is then axis 1).
+        2-D ``X`` has its steps on axis 1 either way.
+
+    newest_first : bool, default=False
+        Whether the time steps come newest first, as lag columns ``lag_1,
+        lag_2, ...`` do (skforecast's): they are then read in reverse, so that
+        the network still runs from the oldest step to the newest. Missing
+        history is then trailing NaN steps (the oldest ones).
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
-        The fitted skorch net.
+        The fitted skorch net. ``net_.predict(X)`` and ``net_.forward(X)`` take
+        3-D (or 2-D) arrays or tensors as ``fit`` does, leading NaN steps as
+        padding, and give the network's raw outputs: with ``scale_y=True``,
+        the target standardised (``predict`` undoes that).
 
     module_ : torch.nn.Module
         The trained PyTorch module.
@@ -173,6 +225,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         **BaseRNN._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
         "scale_y": ["boolean"],
+        "window_norm": [None, StrOptions({"auto", *MODES})],
+        "target_features": [None, Integral, list],
     }
 
     def __init__(
@@ -183,6 +237,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         num_layers=1,
         dropout=0.0,
         bidirectional=False,
+        linear_skip=True,
         module=None,
         module_kwargs=None,
         loss="squared_error",
@@ -198,11 +253,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         n_iter_no_change=10,
         tol=1e-4,
         scale_y=True,
+        window_norm="auto",
+        target_features=None,
         device="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
         callbacks=None,
+        time_axis=1,
+        newest_first=False,
     ):
         super().__init__(
             cell=cell,
@@ -210,6 +269,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             num_layers=num_layers,
             dropout=dropout,
             bidirectional=bidirectional,
+            linear_skip=linear_skip,
             module=module,
             module_kwargs=module_kwargs,
             optimizer=optimizer,
@@ -228,9 +288,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             verbose=verbose,
             warm_start=warm_start,
             callbacks=callbacks,
+            time_axis=time_axis,
+            newest_first=newest_first,
         )
         self.loss = loss
         self.scale_y = scale_y
+        self.window_norm = window_norm
+        self.target_features = target_features
 
     # ------------------------------------------------------------------ fit
 
@@ -241,10 +305,16 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps)
+                (n_samples, n_timesteps), or list of arrays
             Sequences. In 3-D input, leading all-NaN steps mark a sequence
             that is shorter than ``n_timesteps`` (the windower's padding);
-            2-D input is one univariate sequence per row.
+            2-D input is one univariate sequence per row; a list may hold
+            sequences of different lengths, each ``(length, n_features)``
+            (or 1-D for univariate sequences), padded internally into one
+            array of ``(n_samples, longest, n_features)``. See ``time_axis``
+            and ``newest_first`` for other layouts. float32 and float64 are
+            used as they are; float16 is read as float32 (the network's
+            precision), other numbers as float64.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
@@ -298,18 +368,108 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
         return y
 
-    def _prepare_target(self, y, sample_weight, *, keep):
+    _fixed_target_params = ("scale_y", "window_norm", "target_features")
+
+    def _prepare_target(self, X, lengths, y, sample_weight, *, keep, train_rows):
         y2 = y.reshape(len(y), -1)
         if keep:
-            fitted = {}
-            y_mean, y_scale = self._y_mean, self._y_scale
+            names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats", "window_norm_")
+            fitted = {name: getattr(self, name) for name in names}
         else:
-            y_mean, y_scale = _target_scaling(y2, sample_weight, self.scale_y)
-            fitted = dict(
-                _y_1d=y.ndim == 1, n_outputs_=y2.shape[1], _y_mean=y_mean, _y_scale=y_scale
+            weight = None if sample_weight is None else sample_weight[train_rows]
+            y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
+            mode, stats = self._window_norm_stats(
+                X[train_rows], lengths[train_rows], y2[train_rows]
             )
+            fitted = dict(
+                _y_1d=y.ndim == 1,
+                n_outputs_=y2.shape[1],
+                _y_mean=y_mean,
+                _y_scale=y_scale,
+                _window_stats=stats,
+                window_norm_=mode,
+            )
+        y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
+
+    def _configure_net(self, net, fitted):
+        stats = fitted["_window_stats"]
+        net.window_norm = None
+        if stats is not None:
+            net.window_norm = WindowNorm(
+                y_mean=fitted["_y_mean"], y_scale=fitted["_y_scale"], **stats
+            ).to(net.device)
+
+    def _window_norm_stats(self, X, lengths, y):
+        """The per-window normalisation used (``window_norm_``) and its statistics."""
+        mode = self.window_norm
+        # A custom module gets the windows as they are unless asked otherwise.
+        if mode is None or (mode == "auto" and self.module is not None):
+            return None, None
+        n_features = X.shape[2]
+        features = None
+        if self.target_features is not None:
+            features = self._target_index(n_features, y.shape[1])
+        found = find_target_features(X[:, -1], y, None if features is None else set(features))
+        auto = mode == "auto"
+        if auto:
+            if found is None and features is None:
+                return None, None
+            mode = AUTO_MODE
+        if found is None:
+            index = self._target_index(n_features, y.shape[1]) if features is None else features
+            _check_units(X, y, index)
+            return mode, fit_window_stats(X, lengths, y, mode, index)
+        index, scale, offset = found
+        stats = fit_window_stats(X, lengths, y, mode, index, scale, offset)
+        if auto and not _normalising_helps(X, lengths, y, stats):
+            return None, None
+        return mode, stats
+
+    def _init_net(self, net, data, train_rows):
+        skip = getattr(net.module_, "skip", None) if self.module is None else None
+        if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
+            return
+        n_train = len(range(*train_rows.indices(len(data))))
+        rows = np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS))
+        index = np.unique(rows.astype(np.int64))
+        norm = net.window_norm
+        if norm is None:
+            least_squares_skip(net, data, index, lambda y, center, spread: y)
+        else:
+            least_squares_skip(
+                net,
+                data,
+                index,
+                lambda y, center, spread: norm.targets(
+                    y * norm.y_scale + norm.y_mean, center, spread
+                ),
+            )
+
+    def _target_index(self, n_features, n_outputs):
+        """The input feature each output shares units with (``target_features``)."""
+        features = self.target_features
+        if features is None:
+            if n_features > 1:
+                raise ValueError(
+                    f"window_norm={self.window_norm!r} maps each output back to the units "
+                    f"of an input feature, but X has {n_features} features and "
+                    "target_features is None. Set target_features to the index of the "
+                    "feature the target is a future value of (e.g. target_features=0), or "
+                    "a list with one index per target column, or set window_norm=None."
+                )
+            features = [0]
+        features = [features] if isinstance(features, Integral) else list(features)
+        bad = [f for f in features if not isinstance(f, Integral) or not 0 <= f < n_features]
+        if bad or not features or n_outputs % len(features):
+            raise ValueError(
+                f"target_features={self.target_features!r} must name input features "
+                f"(ints in [0, {n_features})), one per target column or one per target "
+                f"when y's {n_outputs} columns are several steps of each (step-major, "
+                "as make_supervised gives them)."
+            )
+        return np.tile(np.asarray(features, dtype=np.int64), n_outputs // len(features))
 
     def _criterion(self):
         return LOSSES[self.loss], {"reduction": "none"}
@@ -340,6 +500,50 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _normalising_helps(X, lengths, y, stats):
+    """Whether a linear autoregression of the training windows predicts ``y``
+    better (leave-one-out) on normalised windows than on the windows as they
+    are: a trend or level shift favours the normalised ones, a series that
+    returns to its mean the levels themselves."""
+    n = len(X)
+    index = np.unique(np.linspace(0, n - 1, min(n, COMPARE_ROWS)).astype(np.int64))
+    windows = torch.from_numpy(np.nan_to_num(np.asarray(X[index], dtype=np.float64)))
+    lengths = torch.from_numpy(np.ascontiguousarray(lengths[index]))
+    target = torch.from_numpy(np.asarray(y[index], dtype=np.float64))
+    ones = torch.ones(len(index), 1, dtype=torch.float64)
+    spread = target.std(dim=0).clamp_min(1e-12)
+    raw = torch.cat([windows.reshape(len(index), -1), ones], 1)
+    raw_error = (ridge_loo(raw, (target - target.mean(dim=0)) / spread)[1] ** 2).mean()
+    norm = WindowNorm(y_mean=0.0, y_scale=1.0, **stats)
+    with torch.no_grad():
+        inputs, center, window_spread = norm.inputs(windows, lengths)
+        goal = norm.targets(target, center, window_spread)
+    normed = torch.cat([inputs.reshape(len(index), -1), ones], 1)
+    # Back in the target's units: what normalising multiplied the target by.
+    factor = norm.units_scale * window_spread[:, norm.target_index] * norm.out_scale
+    norm_error = (((ridge_loo(normed, goal)[1] * factor) / spread) ** 2).mean()
+    return bool(norm_error <= raw_error)
+
+
+def _check_units(X, y, index):
+    """Warn when the target cannot be in the units of the input features it is
+    mapped back to: a scaler before the windower that scaled X but not y."""
+    last = np.asarray(X[:, -1], dtype=np.float64)[:, index]
+    spread = np.maximum(y.std(axis=0), 1e-12)
+    ratio = last.std(axis=0) / spread
+    shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
+    if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
+        warnings.warn(
+            "window_norm maps the network's outputs back to the units of X's target "
+            "feature(s), but y does not look like it is in those units (its mean or "
+            "spread differs widely from the feature's). If a scaler before the "
+            "windower scaled X but not y, drop it: the regressor normalises each "
+            "window itself.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _target_scaling(y, sample_weight, scale):

@@ -25,9 +25,12 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
     n_steps : int, default=1
         Consecutive future values per row, for direct multi-step forecasting.
 
-    target : int, str, list or None, default=None
+    target : int, str, tuple, list or None, default=None
         Columns to predict: ``None`` for every column; a column index or list
         of indices for arrays; a column name or list of names for DataFrames.
+        With MultiIndex columns, a tuple names one column (and the target
+        columns keep the levels, the last one suffixed ``"_h{k}"``); otherwise
+        a tuple is a list of columns.
 
     Returns
     -------
@@ -87,7 +90,8 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
 
     if values.shape[1] == 0:
         raise ValueError("data has no columns; pass at least one series.")
-    scalar_target, target_idx = _resolve_target(target, columns, pandas_in, data)
+    multi_index = pandas_in and frame.columns.nlevels > 1
+    scalar_target, target_idx = _resolve_target(target, columns, pandas_in, multi_index)
 
     n_rows = values.shape[0] - horizon - n_steps + 1
     if n_rows < 1:
@@ -113,7 +117,14 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
 
     X = frame.iloc[:n_rows]
     index = X.index
-    names = [f"{columns[j]}_h{k}" for k in range(horizon, horizon + n_steps) for j in target_idx]
+    steps = range(horizon, horizon + n_steps)
+    if multi_index:
+        # The step suffix goes on the last level, keeping the column levels.
+        names = pd.MultiIndex.from_tuples(
+            [(*columns[j][:-1], f"{columns[j][-1]}_h{k}") for k in steps for j in target_idx]
+        )
+    else:
+        names = [f"{columns[j]}_h{k}" for k in steps for j in target_idx]
     if one_d:
         return X, pd.Series(y_values[:, 0], index=index, name=columns[target_idx[0]])
     return X, pd.DataFrame(y_values, index=index, columns=names)
@@ -124,11 +135,20 @@ def _is_pandas(data):
     return module.startswith("pandas") and hasattr(data, "to_numpy") and hasattr(data, "ndim")
 
 
-def _resolve_target(target, columns, pandas_in, data):
-    """Return (target is a scalar, list of column positions)."""
+def _resolve_target(target, columns, pandas_in, multi_index):
+    """Return (target is a scalar, list of column positions).
+
+    A tuple names one column when the columns are a MultiIndex (whose labels
+    are tuples), and is a list of columns otherwise.
+    """
     if target is None:
         return False, list(range(len(columns)))
-    scalar = not isinstance(target, (list, tuple, np.ndarray))
+    label = (
+        multi_index
+        and isinstance(target, tuple)
+        and not any(isinstance(item, tuple) for item in target)
+    )
+    scalar = label or not isinstance(target, (list, tuple, np.ndarray))
     wanted = [target] if scalar else list(target)
     if not wanted:
         raise ValueError("target is an empty list; name at least one column.")

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.history import History
 
+from ._inputs import observed_lengths
 from ._runtime import OPTIMIZERS, eager_optimizer, thread_chooser
 
 
@@ -154,10 +156,14 @@ class TailSplit:
     def __init__(self, fraction):
         self.fraction = fraction
 
+    def n_train(self, n):
+        """How many of ``n`` rows (the first ones) are trained on."""
+        return n - min(max(1, math.ceil(n * self.fraction)), n - 1)
+
     def __call__(self, dataset, y=None, **params):
         n = len(dataset)
-        n_valid = min(max(1, math.ceil(n * self.fraction)), n - 1)
-        return dataset.subset(slice(0, n - n_valid)), dataset.subset(slice(n - n_valid, n))
+        n_train = self.n_train(n)
+        return dataset.subset(slice(0, n_train)), dataset.subset(slice(n_train, n))
 
 
 def state_copy(net):
@@ -196,12 +202,48 @@ class SequenceNet(NeuralNet):
     contract; only ``infer`` (the lengths and the sample weights travel in the
     batch's ``X`` dict) and ``get_loss`` (per-sample weighting) are specialised.
     Extra attributes set by the estimator: ``pass_lengths`` (the module's
-    ``forward`` takes ``lengths``), and ``n_outputs`` (set for custom modules,
-    whose output shape is then checked every batch).
+    ``forward`` takes ``lengths``), ``n_outputs`` (set for custom modules,
+    whose output shape is then checked every batch), and ``random_draws`` (a
+    context manager factory bracketing each training forward pass, for
+    modules that draw random numbers there, see ``_runtime.TorchRandom``),
+    and ``thread_chooser`` (the :class:`._runtime.ThreadChooser` of the
+    training under way, see :class:`ThreadTuning`).
+
+    ``predict``, ``predict_proba``, ``forward`` and ``fit`` also take plain
+    arrays or tensors, as skorch nets do (see :meth:`get_dataset`); ``predict``
+    then returns the network's raw outputs (for the regressor, the target
+    standardised as ``scale_y`` made it).
     """
 
     pass_lengths = True
     n_outputs = None
+    # A _normalization.WindowNorm on the net's device, or None.
+    window_norm = None
+    random_draws = None
+    thread_chooser = None
+
+    def get_dataset(self, X, y=None):
+        """``X`` as :class:`SequenceData`: a SequenceData (or any Dataset) as it
+        is, or a numpy array or tensor of shape ``(n, n_timesteps,
+        n_features)`` (``(n, n_timesteps)``: one feature per step), leading NaN
+        steps as padding; ``y`` as a tensor (floats as float32, 1-D as one
+        column)."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        X = np.asarray(X)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.dtype.kind == "f":
+            lengths = observed_lengths(X)
+        else:
+            lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+            if y.is_floating_point():
+                y = y.to(torch.float32).reshape(len(y), -1)
+        return SequenceData(X, lengths, y)
 
     def get_default_callbacks(self):
         return [
@@ -222,13 +264,24 @@ class SequenceNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
-        if self.pass_lengths:
-            out = self.module_(X, lengths=x["lengths"])
+        norm = self.window_norm
+        if norm is not None:
+            X, center, spread = norm.inputs(X, x["lengths"])
+        if self.random_draws is not None and self.module_.training:
+            with self.random_draws():
+                out = self._forward_module(X, x["lengths"])
         else:
-            out = self.module_(X)
+            out = self._forward_module(X, x["lengths"])
         if self.n_outputs is not None:
             check_output(out, type(self.module_).__name__, (X.shape[0], self.n_outputs))
+        if norm is not None:
+            out = norm.outputs(out, center, spread)
         return out
+
+    def _forward_module(self, X, lengths):
+        if self.pass_lengths:
+            return self.module_(X, lengths=lengths)
+        return self.module_(X)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(self.device, non_blocking=True)
@@ -240,13 +293,35 @@ class SequenceNet(NeuralNet):
             losses = losses.reshape(losses.shape[0], -1).mean(dim=1)
         return (losses * weight.to(self.device, non_blocking=True)).mean()
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, all or nothing: whatever stops it (a
+        non-finite loss, a callback raising, a full disk), the weights, the
+        optimizer's state and the history go back to where the call started,
+        and the error is raised again. Ctrl-C is the exception: see
+        :meth:`fit_loop`."""
+        if not self.initialized_:
+            self.initialize()
+        start = self.call_start_ = state_copy(self), len(self.history)
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except BaseException:
+            load_state(self, start[0])
+            del self.history[start[1] :]
+            raise
+        finally:
+            del self.call_start_
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``epochs`` epochs, stopping early when a callback asks.
 
-        A KeyboardInterrupt (Ctrl-C) ends training and rolls the weights back
-        to the end of the last completed epoch; ``interrupted_`` records it.
-        A non-finite training loss rolls back to the weights the call started
-        from (a failed call changes nothing) and raises FloatingPointError.
+        A callback asks by setting ``stop_training_``, or, as skorch's own
+        ``EarlyStopping`` does, by raising KeyboardInterrupt in
+        ``on_epoch_end``: the epoch is complete and is kept. A KeyboardInterrupt
+        anywhere else (Ctrl-C) ends training and rolls the weights back to the
+        end of the last completed epoch; ``interrupted_`` records it. A
+        non-finite training loss raises FloatingPointError (and
+        :meth:`partial_fit` rolls back to the weights the call started from:
+        the epochs before may already have pushed them to the edge).
         """
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
@@ -259,7 +334,9 @@ class SequenceNet(NeuralNet):
 
         self.stop_training_ = False
         self.interrupted_ = False
-        start = last_good = state_copy(self), len(self.history)
+        # The state at the end of the last completed epoch: at first, the copy
+        # partial_fit took when the call began.
+        last_good = getattr(self, "call_start_", None) or (state_copy(self), len(self.history))
         try:
             for _ in range(epochs):
                 self.notify("on_epoch_begin", **on_epoch_kwargs)
@@ -269,15 +346,13 @@ class SequenceNet(NeuralNet):
                 self.run_single_epoch(
                     iterator_valid, training=False, prefix="valid", step_fn=self.validation_step
                 )
-                self.notify("on_epoch_end", **on_epoch_kwargs)
+                try:
+                    self.notify("on_epoch_end", **on_epoch_kwargs)
+                except KeyboardInterrupt:
+                    self.stop_training_ = True
                 train_loss = self.history[-1, "train_loss"]
                 if not math.isfinite(train_loss):
-                    epoch = self.history[-1, "epoch"]
-                    # The epochs before may already have pushed the weights to
-                    # the edge; go back to where this call started.
-                    load_state(self, start[0])
-                    del self.history[start[1] :]
-                    raise FloatingPointError(train_loss, epoch)
+                    raise FloatingPointError(train_loss, self.history[-1, "epoch"])
                 if self.stop_training_:
                     break
                 last_good = state_copy(self), len(self.history)
@@ -295,21 +370,37 @@ def n_parameters(module):
     return sum(p.numel() for p in module.parameters())
 
 
+def training_threads(net, data, rows, epochs):
+    """The :class:`._runtime.ThreadChooser` for training ``net`` on ``data``
+    in batches of ``rows`` for at most ``epochs`` epochs (early stopping may
+    end it sooner), or None off the CPU."""
+    if not len(data):
+        return None
+    work = n_parameters(net.module_) * rows * data.X.shape[1]
+    steps = math.ceil(len(data) / rows) * epochs
+    return thread_chooser(work, net.device, steps)
+
+
+def prediction_threads(net, data, rows):
+    """The :class:`._runtime.ThreadChooser` for predicting ``data`` in chunks
+    of ``rows``: one thread, untimed, for a single chunk."""
+    steps = -(-len(data) // rows)
+    work = 0 if steps == 1 else rows * data.X.shape[1] * n_parameters(net.module_)
+    return thread_chooser(work, net.device, steps)
+
+
 class ThreadTuning(Callback):
-    """Runs each training batch at the thread count that a
-    :class:`._runtime.ThreadChooser` picks from the batches' durations, and
-    gives torch its own setting back when training ends."""
+    """Runs each training batch at the thread count that the net's
+    ``thread_chooser`` (a :class:`._runtime.ThreadChooser`, set by the
+    estimator; None leaves torch's setting alone) picks from the batches'
+    durations, and gives torch back the setting it had when training began."""
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.before_ = torch.get_num_threads()
-        self.chooser_ = None
-        if isinstance(X, SequenceData) and len(X):
+        self.chooser_ = getattr(net, "thread_chooser", None)
+        if self.chooser_ is not None:
             # Every batch but an epoch's last has this many rows.
             self.rows_ = min(net.batch_size, len(X))
-            work = n_parameters(net.module_) * self.rows_ * X.X.shape[1]
-            # max_epochs: the most this fit can run (early stopping may end it sooner).
-            steps = math.ceil(len(X) / self.rows_) * net.max_epochs
-            self.chooser_ = thread_chooser(work, net.device, steps)
             self._set_threads()
 
     def _set_threads(self):
@@ -330,6 +421,105 @@ class ThreadTuning(Callback):
     def on_train_end(self, net, **kwargs):
         if torch.get_num_threads() != self.before_:
             torch.set_num_threads(self.before_)
+
+
+def ridge_loo(Z, goal, n_alphas=13):
+    """Ridge coefficients ``(n_inputs, n_outputs)`` of ``goal`` on ``Z``, with the
+    penalty chosen by leave-one-out error (closed form, from one SVD), as
+    scikit-learn's ``RidgeCV`` does: few rows and many lags must not overfit.
+    Also returns the leave-one-out residuals at that penalty."""
+    U, s, Vt = torch.linalg.svd(Z, full_matrices=False)
+    Uy = U.T @ goal
+    scale = (s**2).mean().clamp_min(1e-12)
+    best, best_error = None, None
+    for alpha in torch.logspace(-6, 2, n_alphas, dtype=Z.dtype) * scale:
+        shrink = s**2 / (s**2 + alpha)
+        fitted = U @ (shrink.unsqueeze(1) * Uy)
+        hat = (U**2) @ shrink
+        loo = (goal - fitted) / (1 - hat).clamp_min(1e-6).unsqueeze(1)
+        error = float((loo**2).mean())
+        if best_error is None or error < best_error:
+            best_error = error
+            best = Vt.T @ ((s / (s**2 + alpha)).unsqueeze(1) * Uy), loo
+    return best
+
+
+def least_squares_skip(net, data, index, target):
+    """Start the built-in network at the least-squares linear model.
+
+    The skip connection's weights are set to the ridge solution (penalty by
+    leave-one-out error, :func:`ridge_loo`) that maps the
+    skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
+    spread)`` (the network output that gives ``y``; center and spread are
+    None without per-window normalisation), and the recurrent head to zero,
+    so that training starts from the best linear fit and the recurrent
+    layers learn what it leaves.
+    """
+    module = net.module_
+    Xi, y = data.batch(index)
+    X = Xi["X"].to(net.device)
+    norm = net.window_norm
+    with torch.no_grad():
+        center = spread = None
+        if norm is not None:
+            X, center, spread = norm.inputs(X, Xi["lengths"])
+        goal = target(y.to(net.device), center, spread).double()
+        Z = module.skip_inputs(X).double()
+        weight = Xi.get("sample_weight")
+        if weight is not None:
+            root = weight.to(Z).sqrt().unsqueeze(1)
+            Z, goal = Z * root, goal * root
+        module.skip.weight.copy_(ridge_loo(Z, goal)[0].T.to(module.skip.weight))
+        module.head.weight.zero_()
+        module.head.bias.zero_()
+
+
+def network_state(net):
+    """What a saved model keeps of its skorch net: plain data only.
+
+    The module's ``state_dict`` and the optimizer's state (which warm starts
+    continue from) with every tensor as a numpy array, the history as a list
+    of dicts, and the device. Arrays may share memory with the live weights.
+    """
+    return {
+        "device": str(net.device),
+        "module": _numpy_tree(net.module_.state_dict()),
+        "optimizer": _numpy_tree(net.optimizer_.state_dict()),
+        "history": net.history.to_list(),
+    }
+
+
+def load_network_state(net, state):
+    """Load :func:`network_state`'s output into a net built like the saved one."""
+    net.module_.load_state_dict(_tensor_tree(state["module"]))
+    built = [dict(group) for group in net.optimizer_.param_groups]
+    net.optimizer_.load_state_dict(_tensor_tree(state["optimizer"]))
+    # How the update runs depends on the device loaded on, not on the saved one.
+    for group, fresh in zip(net.optimizer_.param_groups, built, strict=True):
+        for key in ("fused", "foreach", "capturable"):
+            if key in fresh:
+                group[key] = fresh[key]
+    net.history = History(state["history"])
+
+
+def _numpy_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {key: _numpy_tree(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_numpy_tree(value) for value in obj)
+    return obj
+
+
+def _tensor_tree(obj):
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj) if obj.flags.writeable else torch.tensor(obj)
+    if isinstance(obj, dict):
+        return {key: _tensor_tree(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_tensor_tree(value) for value in obj)
+    return obj
 
 
 def infer_batches(net, data, rows, tile=None, threads=None):

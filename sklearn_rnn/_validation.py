@@ -8,15 +8,20 @@ from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
+# float16 kept through validation, for a caller that widens it to float32
+# itself (the windower): converting it to float64 would take four times the memory.
+HALF_FLOAT_DTYPES = (*FLOAT_DTYPES, np.float16)
 
-def check_table(estimator, X, *, reset):
-    """Validate a time-ordered 2-D table: numeric, finite, float dtype kept."""
+
+def check_table(estimator, X, *, reset, dtype=FLOAT_DTYPES):
+    """Validate a time-ordered 2-D table: numeric, finite, a float dtype of
+    ``dtype`` kept, anything else converted to the first of them."""
     with numeric_input("X"):
         return validate_data(
             estimator,
             X,
             reset=reset,
-            dtype=FLOAT_DTYPES,
+            dtype=dtype,
             ensure_2d=True,
             ensure_all_finite=True,
         )

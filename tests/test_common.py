@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_rnn import RNNRegressor, SequenceWindower
+from sklearn_rnn import RNNClassifier, RNNRegressor, SequenceWindower
 
 # A window depends on the rows before it, so transforming rows in another
 # order, or a subset of rows, changes the windows: no windower can pass these.
@@ -13,7 +13,7 @@ WINDOWER_XFAIL = {
     ),
     "check_methods_subset_invariance": (
         "a window holds the rows before it, so a subset of rows has other windows "
-        "(its first rows are padded) by design"
+        "(its first rows get padding, or the fitted rows' tail, as history) by design"
     ),
 }
 
@@ -30,21 +30,40 @@ REGRESSOR_XFAIL = {
     ),
 }
 
+# The same check for the classifier: weights of 2 and duplicated rows reach
+# probabilities ~1e-3 apart after 100 epochs of float32 minibatch training
+# (scikit-learn lists it as failing for MLPClassifier too).
+# tests/test_classifier.py checks the equivalence at a training tolerance.
+CLASSIFIER_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "float32 minibatch training reaches weighted and repeated fits only to "
+        "~1e-3 in probability, not the check's rtol=1e-7"
+    ),
+}
+
 ESTIMATORS = [
     SequenceWindower(),
     SequenceWindower(window=3, padding="zero", flatten=True),
     SequenceWindower(window=2, padding="edge"),
-    # lr=1e-2: with the default 1e-3, 100 epochs of 4 batches underfit the
-    # checks' 200-sample regression (R^2 ~0.35 < 0.5).
-    RNNRegressor(hidden_size=16, lr=1e-2, random_state=0),
-    RNNRegressor(cell="gru", hidden_size=16, num_layers=2, lr=1e-2, random_state=0),
-    RNNRegressor(hidden_size=8, bidirectional=True, lr=1e-2, random_state=0),
+    SequenceWindower(window=4, history="none"),
+    # The defaults, untuned: API.md's conformance promise.
+    RNNRegressor(),
+    RNNRegressor(cell="gru", hidden_size=16, num_layers=2, random_state=0),
+    RNNRegressor(hidden_size=8, bidirectional=True, random_state=0),
+    # Default parameters, as API.md requires, and two small seeded variants.
+    RNNClassifier(),
+    RNNClassifier(cell="gru", hidden_size=16, max_epochs=30, lr=1e-2, random_state=0),
+    RNNClassifier(
+        cell="rnn", hidden_size=8, bidirectional=True, max_epochs=30, lr=1e-2, random_state=0
+    ),
 ]
 
 
 def expected_failed_checks(estimator):
     if isinstance(estimator, SequenceWindower):
         return WINDOWER_XFAIL
+    if isinstance(estimator, RNNClassifier):
+        return CLASSIFIER_XFAIL
     return REGRESSOR_XFAIL
 
 
@@ -53,7 +72,7 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", [SequenceWindower(), RNNRegressor()])
+@pytest.mark.parametrize("estimator", [SequenceWindower(), RNNRegressor(), RNNClassifier()])
 def test_tags_tell_the_truth(estimator):
     tags = estimator.__sklearn_tags__()
     assert tags.input_tags.two_d_array
@@ -62,3 +81,10 @@ def test_tags_tell_the_truth(estimator):
         assert tags.input_tags.three_d_array
         assert tags.target_tags.multi_output
         assert not tags.regressor_tags.poor_score
+    if isinstance(estimator, RNNClassifier):
+        assert tags.input_tags.three_d_array
+        assert tags.estimator_type == "classifier"
+        assert tags.classifier_tags.multi_class
+        assert not tags.classifier_tags.multi_label
+        assert not tags.classifier_tags.poor_score
+        assert not tags.target_tags.multi_output

@@ -11,6 +11,7 @@ import io
 import pickle
 import re
 import signal
+import struct
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -367,6 +368,13 @@ REGRESSOR_PARAM_CASES = [
     _param("module", nn.LSTM(1, 1), TypeError, id="module=instance"),
     _param("module", int, TypeError, r"module must be a torch.nn.Module subclass .*int"),
     _param("module_kwargs", [("width", 3)], TypeError),
+    _param(
+        "module_kwargs",
+        {"width": 3},
+        ValueError,
+        r"module_kwargs=\{'width': 3\} was given without module",
+        id="module_kwargs-without-module",
+    ),
     _param("loss", 2, TypeError),
     _param("loss", "l1", ValueError),
     _param("optimizer", 0.1, TypeError),
@@ -416,6 +424,9 @@ REGRESSOR_PARAM_CASES = [
     _param("verbose", -1, ValueError),
     _param("warm_start", "yes", TypeError),
     _param("callbacks", "progress", TypeError),
+    _param("time_axis", 2, ValueError),
+    _param("time_axis", True, TypeError, r"time_axis.*True"),
+    _param("newest_first", "yes", TypeError),
     _param("callbacks", [1], TypeError, r"callbacks.*1", id="callbacks=[int]"),
     _param("callbacks", [("named", "x")], TypeError, r"callbacks.*'x'", id="callbacks=[(n, str)]"),
 ]
@@ -811,6 +822,14 @@ def test_regressor_rejects_training_data(method, X, y, sample_weight, error, mat
     assert_raised_by_library(excinfo)
 
 
+def test_zero_weights_on_every_training_row_are_a_clear_error():
+    # Early stopping trains on the first rows only: their weights must not all be 0.
+    weight = np.r_[np.zeros(10), np.ones(2)]
+    with pytest.raises(ValueError, match=r"sample_weight.*training") as excinfo:
+        tiny(early_stopping=True, validation_fraction=0.2).fit(X3, Y, sample_weight=weight)
+    assert_raised_by_library(excinfo)
+
+
 def test_early_stopping_needs_two_samples():
     with pytest.raises(ValueError, match=r"early_stopping=True needs at least 2 samples"):
         tiny(early_stopping=True).fit(X3[:1], Y[:1])
@@ -858,6 +877,11 @@ def test_predict_rejects(fitted3, X, match):
     [
         pytest.param(X2[:, :3], r"X has 3 features, but RNNRegressor is expecting 5", id="cols"),
         pytest.param(X3[:, :, :1], r"fitted on 2-D X with 5 columns", id="3d-for-2d-model"),
+        pytest.param(
+            RNG.normal(size=(12, 4, 5)),
+            r"fitted on 2-D X with 5 columns.*got 3-D X",
+            id="3d-with-as-many-features-for-2d-model",
+        ),
         pytest.param(replaced(X2, (0, 4), np.nan), r"(?s)X contains NaN.*3-D", id="nan"),
     ],
 )
@@ -1154,6 +1178,57 @@ def test_warm_start_and_partial_fit_use_the_current_parameters():
     assert model.net_.optimizer_.param_groups[0]["lr"] == 0.02
 
 
+class RaiseAt(Callback):
+    """Raise OSError (a full disk) at the end of epoch ``epoch`` of a training call
+    (1-based), or in ``on_train_end`` with ``epoch=None``."""
+
+    def __init__(self, epoch=2, message="No space left on device"):
+        self.epoch = epoch
+        self.message = message
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = len(net.history)
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) - self.start_ == self.epoch:
+            raise OSError(self.message)
+
+    def on_train_end(self, net, **kwargs):
+        if self.epoch is None:
+            raise OSError(self.message)
+
+
+def _training_state(model):
+    net = model.net_
+    optimizer = net.optimizer_.state_dict()
+    moments = [v.clone() for s in optimizer["state"].values() for v in s.values()]
+    return model.predict(X3), len(net.history), moments
+
+
+@pytest.mark.parametrize(
+    "method, epoch",
+    [("partial_fit", 1), ("partial_fit", None), ("warm_start", 2), ("warm_start", None)],
+    ids=["partial_fit-epoch", "partial_fit-train-end", "warm_start-epoch-2", "warm_start-end"],
+)
+def test_any_error_in_incremental_training_keeps_the_model(method, epoch):
+    model = tiny(warm_start=method == "warm_start", max_epochs=3).fit(X3, Y)
+    before = _training_state(model)
+    model.set_params(callbacks=[RaiseAt(epoch)])
+    with pytest.raises(OSError, match="No space left"):
+        if method == "partial_fit":
+            model.partial_fit(X3, Y)
+        else:
+            model.fit(X3, Y)
+    pred, n_history, moments = _training_state(model)
+    assert_array_equal(pred, before[0])
+    assert n_history == before[1] == model.n_iter_ == len(model.loss_curve_) == 3
+    for a, b in zip(moments, before[2], strict=True):
+        assert torch.equal(a, b)
+    model.set_params(callbacks=None)
+    model.partial_fit(X3, Y)
+    assert model.n_iter_ == 4
+
+
 # ---------------------------------------------------------------------------
 # Interruption (Ctrl-C)
 # ---------------------------------------------------------------------------
@@ -1277,7 +1352,7 @@ def test_dataframe_input_is_never_modified():
     [
         pytest.param(dict(), id="small"),
         pytest.param(dict(num_layers=2, dropout=0.5), id="dropout"),
-        # Wide enough that the one-thread policy for small networks does not apply.
+        # More parameters per step; the thread count is still set and given back.
         pytest.param(dict(hidden_size=160), id="wide"),
     ],
 )
@@ -1325,6 +1400,99 @@ def test_works_under_no_grad(torch_globals):
     assert np.isfinite(model.loss_curve_).all()
 
 
+def test_works_under_inference_mode(torch_globals):
+    with torch.inference_mode():
+        model = tiny(max_epochs=2).fit(X3, Y)
+        model.partial_fit(X3, Y)
+        pred = model.predict(X3)
+        assert torch.is_inference_mode_enabled()
+    assert np.isfinite(pred).all()
+    assert np.isfinite(model.loss_curve_).all()
+    model.partial_fit(X3, Y)  # the weights made there train on outside it
+    assert model.n_iter_ == 4
+    with torch.inference_mode():
+        loaded = pickle.loads(pickle.dumps(model))
+    loaded.partial_fit(X3, Y)  # so do the weights of a model loaded there
+    assert loaded.n_iter_ == 5
+
+
+class DropoutHead(nn.Module):
+    """A custom module that draws random numbers in training (dropout)."""
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Linear(n_features, n_outputs)
+
+    def forward(self, X):
+        return self.head(self.drop(X[:, -1]))
+
+
+CONCURRENT = [
+    pytest.param(dict(num_layers=2, dropout=0.5), id="dropout-between-layers"),
+    pytest.param(dict(module=DropoutHead), id="custom-module-with-dropout"),
+]
+
+
+@pytest.mark.parametrize("params", CONCURRENT)
+def test_seeded_fits_in_threads_give_the_model_of_a_fit_alone(params):
+    # dask's threads and joblib's threading backend run fits side by side in
+    # one process; torch draws weights and dropout masks from one process-wide
+    # generator.
+    def fit(seed):
+        model = tiny(random_state=seed, max_epochs=4, batch_size=2, **params)
+        return model.fit(X3, Y).predict(X3)
+
+    alone = {seed: fit(seed) for seed in (0, 1)}
+    torch.manual_seed(5)
+    caller = torch.get_rng_state().clone()
+    seeds = [0, 1, 0, 1, 0, 1, 0, 1]
+    results = joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(fit)(seed) for seed in seeds
+    )
+    for seed, pred in zip(seeds, results, strict=True):
+        assert_array_equal(pred, alone[seed])
+    assert torch.equal(torch.get_rng_state(), caller), "the caller's generator moved"
+
+
+@pytest.mark.parametrize("params", CONCURRENT)
+def test_seeded_fits_beside_unseeded_fits_in_threads(params):
+    def fit(seed):
+        model = tiny(random_state=seed, max_epochs=4, batch_size=2, **params)
+        return model.fit(X3, Y).predict(X3)
+
+    alone = fit(0)
+    seeds = [0, None, 0, None, 0, None]
+    results = joblib.Parallel(n_jobs=2, backend="threading")(
+        joblib.delayed(fit)(seed) for seed in seeds
+    )
+    for seed, pred in zip(seeds, results, strict=True):
+        if seed == 0:
+            assert_array_equal(pred, alone)
+
+
+def test_cpu_fit_seeds_and_restores_only_the_cpu_generator(monkeypatch):
+    # torch.manual_seed would seed every CUDA and MPS generator too; a CPU fit
+    # has no business with them.
+    calls = []
+
+    def spy(name):
+        def record(*args, **kwargs):
+            calls.append(name)
+
+        return record
+
+    for name in ("manual_seed", "manual_seed_all", "seed", "seed_all"):
+        monkeypatch.setattr(torch.cuda, name, spy(f"torch.cuda.{name}"))
+    for name in ("set_rng_state", "set_rng_state_all", "get_rng_state", "get_rng_state_all"):
+        monkeypatch.setattr(torch.cuda, name, spy(f"torch.cuda.{name}"))
+    monkeypatch.setattr(torch.mps, "manual_seed", spy("torch.mps.manual_seed"))
+    model = tiny(device="cpu", num_layers=2, dropout=0.5, max_epochs=2).fit(X3, Y)
+    model.partial_fit(X3, Y)
+    pickle.loads(pickle.dumps(model)).predict(X3)
+    assert calls == []
+
+
 # ---------------------------------------------------------------------------
 # Persistence integrity
 # ---------------------------------------------------------------------------
@@ -1356,11 +1524,33 @@ def test_truncated_file_fails_to_load(fitted3, how):
         _load(data[: len(data) // 2], how)
 
 
+def _stored_values(model):
+    """Byte strings that a saved model stores as they are: weights, a
+    parameter, a loss in the history (pickle writes floats big-endian)."""
+    weights = model.module_.state_dict()["rnn.weight_hh_l0"].numpy().tobytes()
+    loss = model.net_.history[0, "batches"][0]["train_loss"]
+    return {
+        "weights": (weights[:64], None),
+        "parameter": (b"squared_error", b"squared_errox"),
+        "history": (struct.pack(">d", loss), struct.pack(">d", loss + 1e-3)),
+    }
+
+
+@pytest.mark.parametrize("where", ["weights", "parameter", "history"])
 @pytest.mark.parametrize("how", ["joblib", "pickle"])
-def test_corrupted_file_is_a_clear_error(fitted3, how):
+def test_corrupted_file_is_a_clear_error(fitted3, how, where):
+    # The saved state is plain data, checksummed: bytes damaged inside any
+    # stored value load as another value, which the checksum refuses. (Damage
+    # to pickle's own framing is refused by pickle itself; see the test below.)
     data = _saved(fitted3, how)
+    stored, altered = _stored_values(fitted3)[where]
+    at = data.index(stored)
+    if altered is None:
+        damaged = _flipped(data, at, n=len(stored))
+    else:
+        damaged = data[:at] + altered + data[at + len(stored) :]
     with pytest.raises(ValueError, match=r"(?i)corrupt"):
-        _load(_flipped(data, len(data) // 2), how)
+        _load(damaged, how)
 
 
 @pytest.mark.parametrize("how", ["joblib", "pickle"])

@@ -225,6 +225,45 @@ def test_dataframe_integer_column_names():
     np.testing.assert_array_equal(y.iloc[:, 0], TABLE[1:, 2])
 
 
+def _multi_frame():
+    columns = pd.MultiIndex.from_tuples([("north", "load"), ("north", "temp"), ("south", "load")])
+    return pd.DataFrame(TABLE, columns=columns)
+
+
+def test_multiindex_column_named_by_its_tuple_is_one_target():
+    df = _multi_frame()
+    X, y = make_supervised(df, target=("south", "load"))
+    assert isinstance(y, pd.Series)
+    assert y.name == ("south", "load")
+    np.testing.assert_array_equal(y, TABLE[1:, 2])
+    pd.testing.assert_frame_equal(X, df.iloc[:5])
+
+
+def test_multiindex_columns_in_a_list_and_their_names():
+    df = _multi_frame()
+    _, y = make_supervised(df, target=[("south", "load"), ("north", "load")], n_steps=2)
+    assert isinstance(y.columns, pd.MultiIndex)
+    assert list(y.columns) == [
+        ("south", "load_h1"),
+        ("north", "load_h1"),
+        ("south", "load_h2"),
+        ("north", "load_h2"),
+    ]
+    np.testing.assert_array_equal(y.iloc[0], [12, 10, 22, 20])
+    _, y = make_supervised(df, target=("north", "temp"), n_steps=2)
+    assert list(y.columns) == [("north", "temp_h1"), ("north", "temp_h2")]
+
+
+def test_tuple_of_plain_column_names_is_still_a_list():
+    _, y = make_supervised(_frame(), target=("price", "load"))
+    assert list(y.columns) == ["price_h1", "load_h1"]
+
+
+def test_unknown_multiindex_column_rejected():
+    with pytest.raises(ValueError, match=r"\('east', 'load'\) is not a column"):
+        make_supervised(_multi_frame(), target=("east", "load"))
+
+
 def test_series_gives_one_column_dataframe_and_series():
     index = pd.RangeIndex(100, 106)
     s = pd.Series(np.arange(6.0) * 2, index=index, name="sales")

@@ -1,0 +1,1120 @@
+"""Forecast accuracy: the README pipeline against Ridge on lag windows,
+classical models (ARIMA, ETS) and prototypes of per-window normalisation,
+on real and generated series.
+
+Series (all shipped with statsmodels or generated here; nothing is
+downloaded): yearly sunspots, the Nile's yearly volume, monthly El Nino sea
+temperatures (the 12 month columns stacked), quarterly US inflation with
+covariates (macrodata), and two generated monthly series with a trend and a
+multiplicative season.
+
+Protocol, the same for every model:
+
+- ``X, y = make_supervised(series)``; the first 80 % of the rows train, the
+  last 20 % test (chronological). With ``n_steps > 1`` the last
+  ``n_steps - 1`` training rows are dropped, so that no test target is seen
+  in training.
+- Everything (window, alpha, orders, hidden size) is chosen on the training
+  rows only, with ``TimeSeriesSplit(3)`` inside them for the scikit-learn
+  models and AIC for ARIMA/ETS.
+- Test forecasts are rolling one-step-ahead (or ``n_steps``-ahead, direct)
+  forecasts from the true history: the fitted pipeline predicts the whole
+  series, whose test windows reach back into the training rows, and only
+  the test rows are scored. ARIMA/ETS keep the parameters fitted on the
+  training part and filter the whole series with them.
+
+Models:
+
+- naive (last value), seasonal naive (season m);
+- Ridge: ``StandardScaler -> SequenceWindower(w, flatten=True, padding="edge")
+  -> Ridge``, grid over window and alpha;
+- ARIMA: orders by AIC (p 0-3, d 0-1, q 0-2; seasonal series also
+  (p,d,q)x(0,1,1)m with p 0-2, d 0-1, q 0-1); ETS: error, trend (damped or
+  not) and season by AIC; "best classical" is the better of the two on the
+  test part (an oracle choice, in the classical models' favour);
+- RNN default: the README pipeline ``StandardScaler ->
+  SequenceWindower(24) -> RNNRegressor(cell="lstm")`` with the package's
+  defaults;
+- RNN grid (norm off): ``StandardScaler -> SequenceWindower(w) ->
+  RNNRegressor(cell="gru", lr=1e-2, batch_size=32, early_stopping=True)``
+  (the settings of examples/plot_sunspots.py), grid over window and hidden
+  size;
+- RNN norm last / norm standard: the same grid and training settings on a
+  prototype module (``WindowNormNet`` below) that normalises each window:
+  no scaler before the windower, ``scale_y=False``, the module reads
+  ``(x - offset) / spread`` and predicts ``offset + spread * head``.
+  "last": offset = the window's last value, spread = a fixed scale per
+  feature (std of the first differences on the training part). "standard"
+  (RevIN-like): mean and std of each window's observed steps. "last_std":
+  offset the last value, spread the window's std (which of the two matters).
+
+Other sections (each its own run):
+
+- ``--multistep``: direct 12-step forecasts (``make_supervised(n_steps=12)``),
+  RMSE averaged over the steps; ARIMA/ETS forecast 12 ahead from each origin
+  with frozen parameters.
+- ``--defaults``: which ``RNNRegressor`` training defaults pass
+  scikit-learn's ``check_regressors_train`` (lstm, gru, rnn) and forecast
+  well (README pipeline on sunspots and a generated series); also whether
+  the normalising prototype passes that check.
+- ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
+  ``cross_val_score`` computes it today (each test fold windowed alone, its
+  first rows padded) against scoring the same fold models on windows that
+  reach back into their training rows; sunspots, GRU, windows 6/11/22/33.
+
+    python benchmarks/bench_accuracy.py                 # all series (about 15 min on 2 cores)
+    python benchmarks/bench_accuracy.py --quick         # 2 series, few epochs
+    python benchmarks/bench_accuracy.py --series sunspots nile
+    python benchmarks/bench_accuracy.py --multistep
+    python benchmarks/bench_accuracy.py --defaults
+    python benchmarks/bench_accuracy.py --history
+"""
+
+import os
+
+# One BLAS/OpenMP thread: statsmodels' ARIMA fits run about 10x slower on two
+# shared cores when numpy's BLAS spreads its tiny products over threads.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import math  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from _common import machine, parser, table  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error  # noqa: E402
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from torch import nn  # noqa: E402
+
+from sklearn_rnn import RNNRegressor, SequenceWindower, make_supervised  # noqa: E402
+
+HERE = Path(__file__).parent
+SPLIT = 0.8
+CV = TimeSeriesSplit(n_splits=3)
+SEED = 0
+# Training settings of the grid-searched networks (those of
+# examples/plot_sunspots.py); the prototypes use the same.
+TUNED = dict(lr=1e-2, batch_size=32, max_epochs=100, early_stopping=True)
+
+
+# --------------------------------------------------------------------- series
+
+
+def _generated(n, seed, kind):
+    """A monthly series with a trend and a multiplicative season whose
+    amplitude grows with the level."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    if kind == "linear":
+        level = 50 + 0.4 * t + np.cumsum(rng.normal(0, 0.6, n))
+        month = t % 12
+        season = 1 + 0.3 * np.sin(2 * np.pi * month / 12) + 0.1 * np.cos(4 * np.pi * month / 12)
+    else:
+        level = 20 * np.exp(0.006 * t + np.cumsum(rng.normal(0, 0.01, n)))
+        profile = rng.normal(0, 1, 12)
+        profile = 0.35 * (profile - profile.mean()) / profile.std()
+        season = 1 + profile[t % 12]
+    noise = np.zeros(n)
+    e = rng.normal(0, 0.03, n)
+    for i in range(1, n):  # AR(1) multiplicative noise
+        noise[i] = 0.5 * noise[i - 1] + e[i]
+    return level * season * (1 + noise)
+
+
+def load_series(name):
+    """``(data, target, m, info)``: data a DataFrame in time order, target its
+    column to forecast, m the season length (None: no season)."""
+    import statsmodels.api as sm
+
+    if name == "sunspots":
+        d = sm.datasets.sunspots.load_pandas().data
+        return pd.DataFrame({"sunspots": d["SUNACTIVITY"].to_numpy()}), "sunspots", None, "yearly"
+    if name == "nile":
+        d = sm.datasets.nile.load_pandas().data
+        return pd.DataFrame({"nile": d["volume"].to_numpy(float)}), "nile", None, "yearly"
+    if name == "elnino":
+        d = sm.datasets.elnino.load_pandas().data
+        values = d.drop(columns="YEAR").to_numpy().ravel()  # row-major: Jan..Dec, year by year
+        return pd.DataFrame({"elnino": values}), "elnino", 12, "monthly"
+    if name == "macro_infl":
+        d = sm.datasets.macrodata.load_pandas().data
+        df = pd.DataFrame(
+            {
+                "infl": d["infl"],
+                "gdp_growth": 400 * np.log(d["realgdp"]).diff(),  # annualised, %
+                "unemp": d["unemp"],
+                "tbilrate": d["tbilrate"],
+            }
+        ).iloc[1:]
+        return df.reset_index(drop=True), "infl", 4, "quarterly"
+    if name == "gen_linear":
+        return (
+            pd.DataFrame({"gen_linear": _generated(360, 1, "linear")}),
+            "gen_linear",
+            12,
+            "monthly",
+        )
+    if name == "gen_exp":
+        return pd.DataFrame({"gen_exp": _generated(420, 2, "exp")}), "gen_exp", 12, "monthly"
+    raise ValueError(f"unknown series {name!r}")
+
+
+SERIES = ["sunspots", "nile", "elnino", "macro_infl", "gen_linear", "gen_exp"]
+# Window grids per frequency: Ridge, the grid-searched networks.
+RIDGE_WINDOWS = {
+    "yearly": [3, 6, 11, 22],
+    "monthly": [3, 6, 12, 24, 36],
+    "quarterly": [2, 4, 8, 12],
+}
+RNN_WINDOWS = {"yearly": [11, 22], "monthly": [12, 24], "quarterly": [4, 8]}
+NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS = [2, 4, 8], [5, 10]
+HIDDEN = [16, 32]
+ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
+
+
+# ------------------------------------------------------- the prototype module
+
+
+class WindowNormNet(nn.Module):
+    """GRU/LSTM on per-window normalised input, predicting in the input's units.
+
+    ``forward(X, lengths)``: X (batch, steps, features), leading padding steps
+    set to 0, ``lengths`` the observed steps. Each window is normalised with
+    its own offset and spread per feature (padding stays 0 and does not count):
+
+    - ``norm="last"``: offset = the last (current) row, spread = ``scale``
+      (fixed per feature, e.g. std of the first differences in training);
+    - ``norm="standard"``: mean and std of the observed steps (RevIN-like),
+      the std floored at ``0.1 * scale``;
+    - ``norm="last_std"``: offset the last row, spread the std of the
+      observed steps as for "standard".
+
+    The output is ``offset[target] + spread[target] * head(h)``, so the model
+    must be fitted with ``scale_y=False`` on an unscaled target that is the
+    ``target`` column at later times. ``level=(loc, sd)`` also feeds the
+    removed offset, ``(offset - loc) / sd``, to the head.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_outputs,
+        *,
+        cell="gru",
+        hidden_size=32,
+        norm="last",
+        scale=1.0,
+        target=0,
+        level=None,
+    ):
+        super().__init__()
+        scale = torch.as_tensor(scale, dtype=torch.float32).reshape(-1)
+        self.register_buffer("scale", scale.expand(n_features).clone())
+        if level is not None:
+            self.register_buffer("loc", torch.as_tensor(level[0], dtype=torch.float32).reshape(-1))
+            self.register_buffer("sd", torch.as_tensor(level[1], dtype=torch.float32).reshape(-1))
+        self.norm, self.target, self.use_level = norm, target, level is not None
+        self.rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](
+            n_features, hidden_size, batch_first=True
+        )
+        self.head = nn.Linear(hidden_size + (n_features if self.use_level else 0), n_outputs)
+
+    def forward(self, X, lengths=None):
+        batch, steps, n_features = X.shape
+        if lengths is None:
+            lengths = torch.full((batch,), steps, dtype=torch.int64)
+        lengths = lengths.to(X.device)
+        first = (steps - lengths).unsqueeze(1)
+        observed = (torch.arange(steps, device=X.device).unsqueeze(0) >= first).unsqueeze(2)
+        mask = observed.to(X.dtype)
+        if self.norm == "last":
+            offset = X[:, -1, :]
+            spread = self.scale.expand(batch, n_features)
+        elif self.norm in ("standard", "last_std"):
+            n = lengths.to(X.dtype).unsqueeze(1)
+            mean = (X * mask).sum(1) / n
+            var = (((X - mean.unsqueeze(1)) * mask) ** 2).sum(1) / n
+            spread = torch.sqrt(var + (0.1 * self.scale) ** 2)
+            offset = mean if self.norm == "standard" else X[:, -1, :]
+        else:
+            raise ValueError(self.norm)
+        Z = (X - offset.unsqueeze(1)) / spread.unsqueeze(1) * mask
+        # Move the padding behind the observations: a one-way recurrence is
+        # causal, so its output at step length-1 is that of the observations.
+        index = (torch.arange(steps, device=X.device).unsqueeze(0) + first) % steps
+        Z = torch.gather(Z, 1, index.unsqueeze(2).expand_as(Z))
+        out, _ = self.rnn(Z)
+        h = out[torch.arange(batch, device=X.device), lengths - 1]
+        if self.use_level:
+            h = torch.cat([h, (offset - self.loc) / self.sd], dim=1)
+        t = self.target
+        return offset[:, t : t + 1] + spread[:, t : t + 1] * self.head(h)
+
+
+def diff_scale(values):
+    """Std of the first differences of each column (a fixed spread)."""
+    values = np.asarray(values, dtype=float).reshape(len(values), -1)
+    s = np.diff(values, axis=0).std(axis=0)
+    return [float(v) if v > 0 else 1.0 for v in s]
+
+
+# --------------------------------------------------------------- the models
+
+
+def ridge_search(windows):
+    return GridSearchCV(
+        make_pipeline(StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge()),
+        {"sequencewindower__window": windows, "ridge__alpha": ALPHAS},
+        cv=CV,
+        scoring="neg_root_mean_squared_error",
+    )
+
+
+def rnn_default(epochs=None):
+    kw = {} if epochs is None else {"max_epochs": epochs}
+    return make_pipeline(
+        StandardScaler(),
+        SequenceWindower(window=24),
+        RNNRegressor(cell="lstm", random_state=SEED, **kw),
+    )
+
+
+def rnn_default_no_norm(epochs=None):
+    kw = {} if epochs is None else {"max_epochs": epochs}
+    return make_pipeline(
+        StandardScaler(),
+        SequenceWindower(window=24),
+        RNNRegressor(cell="lstm", random_state=SEED, window_norm=None, linear_skip=False, **kw),
+    )
+
+
+def rnn_grid(windows, hidden, epochs=None):
+    kw = {} if epochs is None else {"max_epochs": epochs}
+    model = make_pipeline(
+        StandardScaler(),
+        SequenceWindower(),
+        RNNRegressor(random_state=SEED, **kw),
+    )
+    return GridSearchCV(
+        model,
+        {"sequencewindower__window": windows, "rnnregressor__hidden_size": hidden},
+        cv=CV,
+        scoring="neg_root_mean_squared_error",
+    )
+
+
+def norm_grid(norm, windows, hidden, epochs, scale, target, cell="gru"):
+    model = make_pipeline(
+        SequenceWindower(),
+        RNNRegressor(
+            module=WindowNormNet,
+            scale_y=False,
+            random_state=SEED,
+            **{**TUNED, "max_epochs": epochs},
+        ),
+    )
+    kwargs = [
+        dict(cell=cell, hidden_size=h, norm=norm, scale=scale, target=target) for h in hidden
+    ]
+    return GridSearchCV(
+        model,
+        {"sequencewindower__window": windows, "rnnregressor__module_kwargs": kwargs},
+        cv=CV,
+        scoring="neg_root_mean_squared_error",
+    )
+
+
+def describe(search):
+    p = search.best_params_
+    parts = []
+    for key, value in p.items():
+        if key.endswith("window"):
+            parts.append(f"w={value}")
+        elif key.endswith("alpha"):
+            parts.append(f"alpha={value:g}")
+        elif key.endswith("hidden_size"):
+            parts.append(f"h={value}")
+        elif key.endswith("module_kwargs"):
+            parts.append(f"h={value['hidden_size']}")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------- classical models
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore")
+    return ctx
+
+
+def arima_search(endog, m, quick):
+    """ARIMA (SARIMA where a season exists) by AIC on ``endog``."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    orders = []
+    ps, qs = (range(3), range(2)) if quick else (range(4), range(3))
+    for d in (0, 1):
+        for p in ps:
+            for q in qs:
+                orders.append(((p, d, q), (0, 0, 0, 0)))
+    if m and m >= 4:
+        seasonal = (0, 1, 1, m)
+        for d in (0, 1):
+            for p in range(2 if quick else 3):
+                for q in range(2):
+                    orders.append(((p, d, q), seasonal))
+    best = None
+    ctx = _quiet()
+    try:
+        for order, seasonal in orders:
+            integ = order[1] + seasonal[1]
+            trend = "c" if integ == 0 else ("t" if integ == 1 else "n")
+            try:
+                res = ARIMA(endog, order=order, seasonal_order=seasonal, trend=trend).fit()
+            except Exception:  # noqa: BLE001 - an order that does not fit is skipped
+                continue
+            if np.isfinite(res.aic) and (best is None or res.aic < best[0]):
+                best = (res.aic, res, order, seasonal)
+    finally:
+        ctx.__exit__(None, None, None)
+    _, res, order, seasonal = best
+    label = f"{order}" + (f"x{seasonal}" if seasonal[3] else "")
+    return res, label.replace(" ", "")
+
+
+def arima_one_step(res, full):
+    ctx = _quiet()
+    try:
+        return np.asarray(res.apply(full).fittedvalues)
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def arima_path(res, prefix, h):
+    ctx = _quiet()
+    try:
+        return np.asarray(res.apply(prefix).forecast(h))
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def ets_search(endog, m):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    positive = bool(np.min(endog) > 0)
+    specs = []
+    for error in ("add", "mul") if positive else ("add",):
+        for trend, damped in ((None, False), ("add", False), ("add", True)):
+            seasons = [None]
+            if m:
+                seasons += ["add", "mul"] if positive else ["add"]
+            for seasonal in seasons:
+                specs.append(
+                    dict(
+                        error=error,
+                        trend=trend,
+                        damped_trend=damped,
+                        seasonal=seasonal,
+                        seasonal_periods=m if seasonal else None,
+                    )
+                )
+    best = None
+    ctx = _quiet()
+    try:
+        for spec in specs:
+            try:
+                res = ETSModel(endog, **spec).fit(disp=False)
+            except Exception:  # noqa: BLE001
+                continue
+            if np.isfinite(res.aic) and (best is None or res.aic < best[0]):
+                best = (res.aic, res, spec)
+    finally:
+        ctx.__exit__(None, None, None)
+    _, res, spec = best
+    code = (
+        spec["error"][0].upper()
+        + ({None: "N", "add": "A"}[spec["trend"]] + ("d" if spec["damped_trend"] else ""))
+        + {None: "N", "add": "A", "mul": "M"}[spec["seasonal"]]
+    )
+    return (res, spec), f"ETS({code[0]},{code[1:-1]},{code[-1]})"
+
+
+def ets_one_step(fitted, full):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    res, spec = fitted
+    ctx = _quiet()
+    try:
+        return np.asarray(ETSModel(full, **spec).smooth(res.params).fittedvalues)
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def ets_path(fitted, prefix, h):
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    res, spec = fitted
+    ctx = _quiet()
+    try:
+        return np.asarray(ETSModel(prefix, **spec).smooth(res.params).forecast(h))
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+# ------------------------------------------------------------------ one run
+
+
+class Result:
+    def __init__(self, name, pred, seconds, note="", seed_preds=()):
+        self.name, self.pred, self.seconds, self.note = name, pred, seconds, note
+        self.seed_preds = list(seed_preds)  # refits with other seeds, same settings
+
+
+def timed(fn):
+    """``(fn(), CPU seconds)``: this process's CPU time, which a machine shared
+    with other jobs stretches less than the wall clock (everything here runs
+    on one thread)."""
+    start = time.process_time()
+    out = fn()
+    return out, time.process_time() - start
+
+
+def evaluate_series(name, args, n_steps=1):
+    """Every model on one series; returns (info, y_test, results)."""
+    data, target, m, freq = load_series(name)
+    X, y = make_supervised(data, n_steps=n_steps, target=target if n_steps == 1 else [target])
+    X, y = X.to_numpy(float), np.asarray(y, dtype=float)
+    series = data[target].to_numpy(float)
+    target_col = list(data.columns).index(target)
+    n_rows = len(X)
+    split = int(SPLIT * n_rows)
+    train = np.arange(split - (n_steps - 1))
+    test = np.arange(split, n_rows)
+    X_train, y_train, y_test = X[train], y[train], y[test]
+    epochs = args.epochs
+    if name == "nile":
+        ridge_windows, rnn_windows = NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS
+    else:
+        ridge_windows, rnn_windows = RIDGE_WINDOWS[freq], RNN_WINDOWS[freq]
+    hidden = HIDDEN
+    if args.quick:
+        ridge_windows, rnn_windows, hidden = ridge_windows[:2], rnn_windows[:1], hidden[:1]
+    results = []
+
+    # Baselines that need no fitting.
+    last = X[test, target_col]
+    steps = np.arange(1, n_steps + 1)
+    naive = np.repeat(last[:, None], n_steps, axis=1) if n_steps > 1 else last
+    results.append(Result("naive", naive, 0.0))
+    if m:
+        # y[t] step h is series[t + h]; its value one season earlier is series[t + h - m].
+        idx = test[:, None] + steps[None, :] - m
+        snaive = series[idx]
+        results.append(
+            Result(f"seasonal naive (m={m})", snaive if n_steps > 1 else snaive[:, 0], 0.0)
+        )
+
+    def sk(label, est, note_fn=None):
+        fitted, seconds = timed(lambda: clone(est).fit(X_train, y_train))
+        pred, p_seconds = timed(lambda: fitted.predict(X)[test])
+        note = note_fn(fitted) if note_fn else ""
+        print(f"  {label:<24} {seconds + p_seconds:7.1f} CPU s  {note}", flush=True)
+        seed_preds = []
+        if label.startswith("RNN"):
+            chosen = getattr(fitted, "best_estimator_", fitted)
+            for seed in range(1, args.seeds):
+                again = clone(chosen).set_params(rnnregressor__random_state=seed)
+                seed_preds.append(again.fit(X_train, y_train).predict(X)[test])
+        results.append(Result(label, pred, seconds + p_seconds, note, seed_preds))
+        return fitted
+
+    sk("Ridge (grid)", ridge_search(ridge_windows), describe)
+
+    # Classical models on the target alone, fitted on the part of the series
+    # that the training rows' targets cover, applied with frozen parameters.
+    endog_train = series[: split + 1]
+
+    def classical(label, search, one_step, path):
+        fitted_label, seconds = timed(search)
+        fitted, order = fitted_label
+        if n_steps == 1:
+            pred, p_seconds = timed(lambda: one_step(fitted, series)[test + 1])
+        else:
+            pred, p_seconds = timed(
+                lambda: np.array([path(fitted, series[: t + 1], n_steps) for t in test])
+            )
+        seconds += p_seconds
+        print(f"  {label:<24} {seconds:7.1f} CPU s  {order}", flush=True)
+        results.append(Result(label, pred, seconds, order))
+
+    classical(
+        "ARIMA (AIC)", lambda: arima_search(endog_train, m, args.quick), arima_one_step, arima_path
+    )
+    classical("ETS (AIC)", lambda: ets_search(endog_train, m), ets_one_step, ets_path)
+
+    sk("RNN default (README)", rnn_default(epochs), lambda f: "lstm, w=24, defaults")
+    sk(
+        "RNN before (no norm/skip)",
+        rnn_default_no_norm(epochs),
+        lambda f: "lstm, w=24, window_norm=None, linear_skip=False",
+    )
+    sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
+    scale = diff_scale(data.to_numpy(float)[: split + 1])
+    for norm in args.norms:
+        sk(
+            f"RNN grid, norm {norm}",
+            norm_grid(norm, rnn_windows, hidden, epochs or TUNED["max_epochs"], scale, target_col),
+            describe,
+        )
+    info = dict(name=name, freq=freq, m=m, n=len(series), train=len(train), test=len(test))
+    return info, y_test, results
+
+
+def scores(y_test, results):
+    ridge = next(r for r in results if r.name.startswith("Ridge"))
+    ridge_rmse = root_mean_squared_error(y_test, ridge.pred)
+    out = {}
+    for r in results:
+        rmse = root_mean_squared_error(y_test, r.pred)  # averaged over steps when 2-D
+        mae = mean_absolute_error(y_test, r.pred)
+        seeds = [rmse] + [root_mean_squared_error(y_test, p) for p in r.seed_preds]
+        out[r.name] = dict(
+            rmse=rmse,
+            mae=mae,
+            ratio=rmse / ridge_rmse,
+            seed_ratio=np.mean(seeds) / ridge_rmse,
+            seed_sd=np.std(seeds, ddof=1) / ridge_rmse if len(seeds) > 1 else None,
+            n_seeds=len(seeds),
+            seconds=r.seconds,
+            note=r.note,
+        )
+    classical = [k for k in out if k.startswith(("ARIMA", "ETS"))]
+    best = min(classical, key=lambda k: out[k]["rmse"])
+    out["best classical"] = {**out[best], "note": f"{best.split()[0]}: {out[best]['note']}"}
+    return out
+
+
+def totals(start, cpu_start):
+    load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    return (
+        f"\nTotal {time.perf_counter() - start:.0f} s wall, "
+        f"{time.process_time() - cpu_start:.0f} s CPU; load average at the end {load}"
+    )
+
+
+def fmt(v, digits=3):
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    return f"{v:.{max(0, digits - 1 - mag)}f}"
+
+
+def print_series_table(info, sc, n_steps):
+    what = "one-step" if n_steps == 1 else f"{n_steps}-step direct (RMSE, MAE averaged over steps)"
+    print(
+        f"\n{info['name']} ({info['freq']}, n={info['n']}, {info['train']} training rows, "
+        f"{info['test']} test rows), {what}:"
+    )
+    rows = [
+        [
+            k,
+            fmt(v["rmse"]),
+            fmt(v["mae"]),
+            f"{v['ratio']:.3f}",
+            f"{v['seed_ratio']:.3f} ± {v['seed_sd']:.3f}" if v["seed_sd"] is not None else "",
+            f"{v['seconds']:.1f}",
+            v["note"],
+        ]
+        for k, v in sc.items()
+    ]
+    n_seeds = max(v["n_seeds"] for v in sc.values())
+    print(
+        table(
+            [
+                "model",
+                "RMSE",
+                "MAE",
+                "RMSE / Ridge",
+                f"mean ± sd, {n_seeds} seeds",
+                "CPU s",
+                "chosen",
+            ],
+            rows,
+        )
+    )
+
+
+def geo_summary(all_scores):
+    names = []
+    for sc in all_scores.values():
+        for k in sc:
+            if k not in names:
+                names.append(k)
+    rows = []
+    for k in names:
+        ratios = [sc[k]["ratio"] for sc in all_scores.values() if k in sc]
+        wins = sum(1 for sc in all_scores.values() if k in sc and sc[k]["ratio"] < 1)
+        g = math.exp(np.mean(np.log(ratios)))
+        g_seeds = math.exp(
+            np.mean([math.log(sc[k]["seed_ratio"]) for sc in all_scores.values() if k in sc])
+        )
+        secs = sum(sc[k]["seconds"] for sc in all_scores.values() if k in sc)
+        rows.append([k, f"{g:.3f}", f"{g_seeds:.3f}", f"{len(ratios)}", f"{wins}", f"{secs:.0f}"])
+    n_seeds = max(v["n_seeds"] for sc in all_scores.values() for v in sc.values())
+    print("\nSummary: geometric mean over series of RMSE / Ridge RMSE")
+    print(
+        table(
+            [
+                "model",
+                "geo-mean RMSE / Ridge",
+                f"same, mean RMSE of {n_seeds} seeds",
+                "series",
+                "beats Ridge",
+                "total CPU s",
+            ],
+            rows,
+        )
+    )
+    print()
+    series = list(all_scores)
+
+    def cell(sc):
+        if sc["n_seeds"] > 1:
+            return f"{sc['ratio']:.2f} ({sc['seed_ratio']:.2f})"
+        return f"{sc['ratio']:.2f}"
+
+    ratio_rows = [
+        [k] + [cell(all_scores[s][k]) if k in all_scores[s] else "-" for s in series]
+        for k in names
+    ]
+    print(f"RMSE / Ridge RMSE per series (networks: seed 0 (mean RMSE of {n_seeds} seeds))")
+    print(table(["model", *series], ratio_rows))
+
+
+def plot(path, per_series, n_steps):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(per_series)
+    n = len(names) + 1
+    cols = 2
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 3.2 * rows), layout="constrained")
+    axes = np.atleast_1d(axes).ravel()
+    show = [
+        "Ridge (grid)",
+        "best classical",
+        "RNN default (README)",
+        "RNN grid, norm off",
+        "RNN grid, norm last",
+        "RNN grid, norm standard",
+    ]
+    for ax, name in zip(axes, names, strict=False):
+        info, y_test, results, sc = per_series[name]
+        truth = y_test if n_steps == 1 else y_test[:, 0]
+        ax.plot(truth, color="black", lw=2, label="actual")
+        best = sc["best classical"]["note"].split(":")[0]
+        by_name = {r.name: r for r in results}
+        for label in show:
+            key = label
+            if label == "best classical":
+                key = next(k for k in by_name if k.startswith(best))
+            if key not in by_name:
+                continue
+            pred = by_name[key].pred if n_steps == 1 else by_name[key].pred[:, 0]
+            ax.plot(pred, lw=1.2, label=f"{label} ({sc[key]['ratio']:.2f})")
+        step = "" if n_steps == 1 else ", step 1 of the paths"
+        ax.set_title(f"{name}: test part{step} (RMSE / Ridge)", fontsize="medium")
+        ax.legend(fontsize="x-small", loc="best")
+    ax = axes[len(names)]
+    models = [k for k in per_series[names[0]][3] if k not in ("naive",)]
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        sc = per_series[name][3]
+        vals = [sc[k]["ratio"] if k in sc else np.nan for k in models]
+        ax.bar(np.arange(len(models)) + i * width, vals, width, label=name)
+    ax.axhline(1, color="black", lw=1)
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(models)) + 0.4, models, rotation=30, ha="right", fontsize="small")
+    ax.set_title("RMSE / Ridge RMSE (log scale, lower is better)", fontsize="medium")
+    ax.legend(fontsize="x-small", ncol=2)
+    for ax in axes[n:]:
+        ax.axis("off")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    print(f"Saved {path}")
+
+
+def run_accuracy(args, n_steps):
+    names = args.series or (
+        (["sunspots", "gen_linear"] if args.quick else SERIES)
+        if n_steps == 1
+        else (["sunspots", "gen_linear"] if args.quick else ["sunspots", "elnino", "gen_linear"])
+    )
+    per_series, all_scores = {}, {}
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for name in names:
+        print(f"\n[{name}]", flush=True)
+        info, y_test, results = evaluate_series(name, args, n_steps)
+        sc = scores(y_test, results)
+        per_series[name] = (info, y_test, results, sc)
+        all_scores[name] = sc
+        print_series_table(info, sc, n_steps)
+    print()
+    for name in names:
+        print_series_table(per_series[name][0], all_scores[name], n_steps)
+    geo_summary(all_scores)
+    print(totals(start, cpu_start))
+    plot_path = args.plot
+    if n_steps > 1 and plot_path == DEFAULT_PLOT:
+        plot_path = str(HERE / "images" / "accuracy_multistep.png")
+    plot(plot_path, per_series, n_steps)
+
+
+# ------------------------------------------------------ defaults that learn
+
+
+class _ScoreRecorder(RNNRegressor):
+    """RNNRegressor that keeps the last R² its ``score`` returned (the one
+    check_regressors_train asserts on)."""
+
+    scores = []
+
+    def score(self, X, y, sample_weight=None):
+        value = super().score(X, y, sample_weight=sample_weight)
+        _ScoreRecorder.scores.append(value)
+        return value
+
+
+def check_passes(estimator):
+    """(passes, training R²) of scikit-learn's check_regressors_train."""
+    from sklearn.utils.estimator_checks import check_regressors_train
+
+    _ScoreRecorder.scores.clear()
+    recorder = _ScoreRecorder(**estimator.get_params())
+    ctx = _quiet()
+    try:
+        check_regressors_train("RNNRegressor", recorder)
+        ok = True
+    except AssertionError:
+        ok = False
+    finally:
+        ctx.__exit__(None, None, None)
+    return ok, _ScoreRecorder.scores[-1]
+
+
+def run_defaults(args):
+    """Training settings: check_regressors_train for lstm/gru/rnn on every
+    combination, then the README pipeline on sunspots and a generated series
+    (RMSE / Ridge) for today's default and for the combinations that pass."""
+    from sklearn.utils.estimator_checks import _regression_dataset
+
+    combos = []
+    lrs = [1e-3, 3e-3, 1e-2]
+    batches = [32, 64]
+    schedules = [(100, False), (200, True)]
+    if args.quick:
+        lrs, batches, schedules = [1e-3, 1e-2], [64], [(20, False)]
+    for lr in lrs:
+        for batch in batches:
+            for epochs, es in schedules:
+                combos.append(dict(lr=lr, batch_size=batch, max_epochs=epochs, early_stopping=es))
+    extra_hidden = [] if args.quick else [16, 32]
+    names = args.series or ["sunspots", "gen_linear"]
+    cells = ["lstm", "gru", "rnn"]
+    series_cells = ["lstm", "gru"]
+    start, cpu_start = time.perf_counter(), time.process_time()
+
+    def label(p):
+        return (
+            f"lr={p['lr']:g} b={p['batch_size']} e={p['max_epochs']}"
+            f"{' ES' if p['early_stopping'] else ''}"
+            f"{' h=' + str(p['hidden_size']) if 'hidden_size' in p else ''}"
+        )
+
+    # Stage 1: scikit-learn's check on every combination.
+    checks = {}
+
+    def check_row(params):
+        key = label(params)
+        if key not in checks:
+            res = {}
+            for cell in cells:
+                est = RNNRegressor(cell=cell, random_state=SEED, **params)
+                (ok, r2), seconds = timed(lambda est=est: check_passes(est))
+                res[cell] = (ok, r2, seconds)
+            checks[key] = res
+            print(
+                key,
+                "|",
+                " | ".join(f"{c} {v[1]:.2f} {'pass' if v[0] else 'FAIL'}" for c, v in res.items()),
+                flush=True,
+            )
+        return checks[key]
+
+    for params in combos:
+        check_row(params)
+
+    # Stage 2: the README pipeline on the series, for today's default and the
+    # combinations that pass for every cell.
+    prepared = {}
+    for name in names:
+        data, target, m, freq = load_series(name)
+        X, y = make_supervised(data, target=target)
+        X, y = X.to_numpy(float), np.asarray(y, float)
+        split = int(SPLIT * len(X))
+        ridge = ridge_search(RIDGE_WINDOWS[freq] if name != "nile" else NILE_RIDGE_WINDOWS)
+        ridge.fit(X[:split], y[:split])
+        r = root_mean_squared_error(y[split:], ridge.predict(X)[split:])
+        prepared[name] = (X, y, split, r)
+    series = {}
+
+    def series_row(params):
+        key = label(params)
+        if key not in series:
+            res = {}
+            for cell in series_cells:
+                for name in names:
+                    X, y, split, ridge_rmse = prepared[name]
+                    model = make_pipeline(
+                        StandardScaler(),
+                        SequenceWindower(24),
+                        RNNRegressor(cell=cell, random_state=SEED, **params),
+                    )
+                    fitted, seconds = timed(
+                        lambda model=model, X=X, y=y, split=split: model.fit(X[:split], y[:split])
+                    )
+                    rmse = root_mean_squared_error(y[split:], fitted.predict(X)[split:])
+                    res[f"{cell} {name}"] = (rmse / ridge_rmse, seconds, fitted[-1].n_iter_)
+            series[key] = res
+            g = math.exp(np.mean(np.log([v[0] for v in res.values()])))
+            print(
+                key,
+                "|",
+                " | ".join(f"{k} {v[0]:.2f} ({v[1]:.1f} s, {v[2]})" for k, v in res.items()),
+                f"| geo {g:.3f}",
+                flush=True,
+            )
+        return series[key]
+
+    default = dict(lr=1e-3, batch_size=64, max_epochs=100, early_stopping=False)
+    evaluated = [default] + [
+        p for p in combos if all(v[0] for v in check_row(p).values()) and p != default
+    ]
+    for params in evaluated:
+        series_row(params)
+
+    def geo(params):
+        return math.exp(np.mean(np.log([v[0] for v in series_row(params).values()])))
+
+    passing = [p for p in evaluated if all(v[0] for v in check_row(p).values())]
+    ranked = sorted(passing or evaluated, key=geo)
+    for params in ranked[:2]:
+        for h in extra_hidden:
+            more = {**params, "hidden_size": h}
+            check_row(more)
+            series_row(more)
+            evaluated.append(more)
+
+    header = ["settings (hidden 64 unless said)"]
+    header += [f"check {c}: R², pass" for c in cells]
+    header += [f"{c} {n}: RMSE/Ridge (s, epochs)" for c in series_cells for n in names]
+    header += ["geo-mean RMSE/Ridge"]
+    rows = []
+    all_params = combos + [p for p in evaluated if p not in combos]
+    for params in all_params:
+        key = label(params)
+        row = [key]
+        row += [
+            f"{checks[key][c][1]:.2f} {'pass' if checks[key][c][0] else 'FAIL'}" for c in cells
+        ]
+        if key in series:
+            res = series[key]
+            row += [
+                f"{res[f'{c} {n}'][0]:.2f} ({res[f'{c} {n}'][1]:.1f}, {res[f'{c} {n}'][2]})"
+                for c in series_cells
+                for n in names
+            ]
+            row.append(f"{geo(params):.3f}")
+        else:
+            row += ["-"] * (len(series_cells) * len(names) + 1)
+        rows.append(row)
+    print("\nDefaults: check_regressors_train (training R² > 0.5 on make_regression 200 x 10)")
+    print("and the README pipeline (StandardScaler -> SequenceWindower(24) -> RNNRegressor)")
+    print("one-step test RMSE / Ridge RMSE; s = CPU seconds of one fit on the training rows")
+    print(
+        "(" + ", ".join(f"{n}: {prepared[n][2]} rows" for n in names) + "), epochs = epochs run;"
+        " series only for today's default and the settings that pass for every cell"
+    )
+    print(table(header, rows))
+    best = {k: v for k, v in ranked[0].items() if k != "hidden_size"}
+
+    # The normalising prototype on the check's data: 2-D X (200, 10) is read as
+    # 10-step univariate sequences.
+    X, _ = _regression_dataset()
+    scale = [float(np.diff(X, axis=1).std())]  # std of the steps' differences
+    proto_rows = []
+    standard = ([0.0], [1.0])  # the check's X is standardised: (offset - 0) / 1
+    for norm, level in (
+        ("last", None),
+        ("standard", None),
+        ("last_std", None),
+        ("last", standard),
+        ("standard", standard),
+    ):
+        row = [f"norm {norm}{' + level to head' if level else ''}"]
+        for cell in cells:
+            est = RNNRegressor(
+                module=WindowNormNet,
+                module_kwargs=dict(
+                    cell=cell, hidden_size=64, norm=norm, scale=scale, target=0, level=level
+                ),
+                scale_y=False,
+                random_state=SEED,
+                **best,
+            )
+            ok, r2 = check_passes(est)
+            row.append(f"{r2:.2f} {'pass' if ok else 'FAIL'}")
+        proto_rows.append(row)
+        print(" | ".join(row), flush=True)
+    print(f"\nPrototype module on check_regressors_train, settings {label(best)}, hidden 64:")
+    print(table(["module", *[f"check {c}: R², pass" for c in cells]], proto_rows))
+    print(totals(start, cpu_start))
+
+
+# ------------------------------------------------------------------- history
+
+
+def run_history(args):
+    """CV RMSE on TimeSeriesSplit: test folds windowed alone (today's
+    cross_val_score) vs windows reaching back into the fold's training rows."""
+    data, target, _, _ = load_series("sunspots")
+    X, y = make_supervised(data, target=target)
+    X, y = X.to_numpy(float), np.asarray(y, float)
+    split = int(SPLIT * len(X))
+    Xtr, ytr = X[:split], y[:split]
+    windows = [6, 11] if args.quick else [6, 11, 22, 33]
+    epochs = args.epochs or TUNED["max_epochs"]
+    models = {
+        "GRU h=16": lambda: make_pipeline(
+            StandardScaler(),
+            SequenceWindower(),
+            RNNRegressor(
+                cell="gru", hidden_size=16, random_state=SEED, **{**TUNED, "max_epochs": epochs}
+            ),
+        ),
+        "Ridge alpha=1": lambda: make_pipeline(
+            StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge(alpha=1.0)
+        ),
+    }
+    rows = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for label, make in models.items():
+        for w in windows:
+            block, history, first_block, first_history = [], [], [], []
+            for tr, te in CV.split(Xtr):
+                model = make().set_params(sequencewindower__window=w).fit(Xtr[tr], ytr[tr])
+                p_block = model.predict(Xtr[te])  # what cross_val_score scores today
+                p_hist = model.predict(Xtr[: te[-1] + 1])[te]  # true history
+                block.append(root_mean_squared_error(ytr[te], p_block))
+                history.append(root_mean_squared_error(ytr[te], p_hist))
+                k = min(w - 1, len(te))
+                if k:
+                    first_block.append(root_mean_squared_error(ytr[te][:k], p_block[:k]))
+                    first_history.append(root_mean_squared_error(ytr[te][:k], p_hist[:k]))
+            final = make().set_params(sequencewindower__window=w).fit(Xtr, ytr)
+            test_rmse = root_mean_squared_error(y[split:], final.predict(X)[split:])
+            b, h = np.mean(block), np.mean(history)
+            rows.append(
+                [
+                    label,
+                    str(w),
+                    f"{b:.2f}",
+                    f"{h:.2f}",
+                    f"{b / h:.3f}",
+                    f"{np.mean(first_block):.1f} / {np.mean(first_history):.1f}"
+                    if first_block
+                    else "-",
+                    f"{test_rmse:.2f}",
+                ]
+            )
+            print(" | ".join(rows[-1]), flush=True)
+    print(
+        f"\nHistory: sunspots, {split} training rows, TimeSeriesSplit(3) folds of "
+        f"{len(next(CV.split(Xtr))[1])} rows; CV RMSE = mean over folds"
+    )
+    print(
+        table(
+            [
+                "model",
+                "window",
+                "CV RMSE, fold windowed alone (today)",
+                "CV RMSE, true history",
+                "ratio",
+                "first w-1 rows of each fold: alone / history",
+                "test RMSE (last 20 %, true history)",
+            ],
+            rows,
+        )
+    )
+    print(totals(start, cpu_start))
+
+
+DEFAULT_PLOT = str(HERE / "images" / "accuracy.png")
+
+
+def main():
+    p = parser(__doc__.split("\n\n")[0])
+    p.add_argument("--series", nargs="+", choices=SERIES, help="series to run (default: all)")
+    p.add_argument("--plot", default=DEFAULT_PLOT, help="where to save the figure")
+    p.add_argument("--multistep", action="store_true", help="direct 12-step forecasts instead")
+    p.add_argument(
+        "--defaults", action="store_true", help="training defaults and check_regressors_train"
+    )
+    p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
+    p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="refit each network with this many seeds at its chosen settings "
+        "(default 3, 1 with --quick)",
+    )
+    p.add_argument(
+        "--norms",
+        nargs="*",
+        default=[],
+        choices=["last", "standard", "last_std"],
+        help="normalisation prototypes to run",
+    )
+    args = p.parse_args()
+    if args.quick and args.epochs is None:
+        args.epochs = 10
+    if args.seeds is None:
+        args.seeds = 1 if args.quick else 3
+    print(machine(), flush=True)
+    torch.set_num_threads(
+        1
+    )  # every network on one thread (RNNRegressor's own policy for small ones)
+    if args.defaults:
+        run_defaults(args)
+    elif args.history:
+        run_history(args)
+    else:
+        run_accuracy(args, n_steps=12 if args.multistep else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Per-window normalisation: each window is made relative to itself before the
+network, and the network's outputs are mapped back (reversible instance
+normalisation, Kim et al., ICLR 2022).
+
+A network that reads global levels cannot forecast a series that leaves its
+training range (a trend, a level shift): a saturating recurrent layer does not
+extrapolate. Relative to its own last value (``"last"``) or to its own mean and
+spread (``"standard"``), every window looks like the windows seen in training.
+
+The outputs are mapped back in the units of the input feature each output is a
+future value of. :func:`find_target_features` finds that feature, and the
+affine map between its units and the target's (a scaler before the windower
+scales X but not y), exactly, from the training rows themselves.
+"""
+
+import numpy as np
+import torch
+
+MODES = ("last", "standard")
+# Rows searched by find_target_features, and the lags tried beyond the
+# number of outputs.
+SEARCH_ROWS = 20_000
+SEARCH_LAGS = 64
+PROBE_ROWS = 48
+# Rows converted to a tensor at once when fitting the statistics: bounds the
+# memory used beyond the input.
+FIT_ELEMENTS = 1 << 22
+
+
+class WindowNorm:
+    """The two maps of per-window normalisation, with fitted statistics.
+
+    Parameters
+    ----------
+    mode : {"last", "standard"}
+        ``"last"``: every step minus the window's last (observed) step;
+        outputs are that last value plus the network's output. ``"standard"``:
+        every step minus the window's mean, divided by its standard deviation
+        (observed steps only); outputs are mapped back with the same two numbers.
+    target_index : array of int, shape (n_outputs,)
+        The input feature whose units each output shares.
+    in_scale : array, shape (n_features,)
+        Typical size of the normalised inputs, fitted on the training rows, so
+        that the network reads values of order one.
+    out_scale : array, shape (n_outputs,)
+        Typical size of the normalised targets, likewise.
+    y_mean, y_scale : array, shape (n_outputs,)
+        The estimator's target scaling: outputs are returned in the units the
+        loss is computed in, ``(y - y_mean) / y_scale``.
+    eps : array, shape (n_features,)
+        Floor of a window's standard deviation (``"standard"``), in the
+        feature's units.
+    units_scale, units_offset : array, shape (n_outputs,)
+        The target's units from its feature's: ``y = units_scale * x + units_offset``.
+    """
+
+    def __init__(
+        self,
+        mode,
+        target_index,
+        in_scale,
+        out_scale,
+        y_mean,
+        y_scale,
+        eps,
+        units_scale=1.0,
+        units_offset=0.0,
+    ):
+        self.mode = mode
+        self.target_index = torch.as_tensor(np.asarray(target_index, dtype=np.int64))
+        as32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+        self.in_scale = as32(in_scale)
+        self.out_scale = as32(out_scale)
+        self.y_mean = as32(y_mean)
+        self.y_scale = as32(y_scale)
+        self.eps = as32(eps)
+        self.units_scale = as32(units_scale)
+        self.units_offset = as32(units_offset)
+
+    def to(self, device):
+        names = ("in_scale", "out_scale", "y_mean", "y_scale", "eps", "units_scale")
+        for name in ("target_index", "units_offset", *names):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+    def center_spread(self, X, lengths):
+        """Each window's center and spread, ``(batch, n_features)`` each, and the
+        mask of its observed steps, ``(batch, steps, 1)``."""
+        n_steps = X.shape[1]
+        steps = torch.arange(n_steps, device=X.device)
+        first = (n_steps - lengths.to(X.device)).unsqueeze(1)
+        observed = (steps.unsqueeze(0) >= first).unsqueeze(2).to(X.dtype)
+        if self.mode == "last":
+            return X[:, -1], torch.ones_like(X[:, -1]), observed
+        count = observed.sum(dim=1)
+        mean = (X * observed).sum(dim=1) / count
+        var = (((X - mean.unsqueeze(1)) * observed) ** 2).sum(dim=1) / count
+        return mean, torch.sqrt(var + self.eps**2), observed
+
+    def inputs(self, X, lengths):
+        """The normalised windows (padding steps stay 0), and the center and
+        spread that :meth:`outputs` needs."""
+        center, spread, observed = self.center_spread(X, lengths)
+        Xn = (X - center.unsqueeze(1)) / (spread * self.in_scale).unsqueeze(1)
+        return Xn * observed, center, spread
+
+    def targets(self, y, center, spread):
+        """The target ``y`` (raw units) as the network's output should give it:
+        the inverse of :meth:`outputs` up to the loss's scaling."""
+        c = center[:, self.target_index]
+        s = spread[:, self.target_index]
+        return ((y - self.units_offset) / self.units_scale - c) / (s * self.out_scale)
+
+    def outputs(self, out, center, spread):
+        """The network's outputs mapped back, in the loss's units."""
+        c = center[:, self.target_index]
+        s = spread[:, self.target_index]
+        y = self.units_scale * (c + s * self.out_scale * out) + self.units_offset
+        return (y - self.y_mean) / self.y_scale
+
+
+def find_target_features(last, y, features=None):
+    """For each column of ``y``, the input feature it is a future value of.
+
+    ``last`` is the last step of each window, ``(n, n_features)`` (the rows of
+    the table the windows were cut from), ``y`` the targets, ``(n, n_outputs)``.
+    Column ``j`` is the future of feature ``f`` when, for some lag ``L >= 0``,
+    ``y[t, j] == a * last[t + L, f] + b`` for nine rows in ten or more, to float
+    precision (the rows that do not are breaks in time order, such as the
+    seam of a cross-validation fold). That is what :func:`make_supervised`
+    builds, whatever affine scaler came before the windower.
+
+    Returns ``(index, scale, offset)`` arrays of shape ``(n_outputs,)``, or None
+    when some column is not found. ``features`` restricts the search.
+    """
+    last = np.asarray(last[:SEARCH_ROWS], dtype=np.float64)
+    y = np.asarray(y[:SEARCH_ROWS], dtype=np.float64)
+    n, n_features = last.shape
+    candidates = range(n_features) if features is None else sorted(set(features))
+    found = []
+    for j in range(y.shape[1]):
+        hit = _find_column(last, y[:, j], candidates, min(n - 3, SEARCH_LAGS + y.shape[1]))
+        if hit is None:
+            return None
+        found.append(hit)
+    index, scale, offset = (np.array(v) for v in zip(*found, strict=True))
+    return index.astype(np.int64), scale, offset
+
+
+def _find_column(last, target, candidates, max_lag):
+    tol = 1e-5 * np.abs(target).max()
+    if not np.ptp(target) > tol:
+        return None  # a constant target is the future of any constant
+    for lag in range(max(max_lag, 0) + 1):
+        t = target[: len(target) - lag]
+        for f in candidates:
+            x = last[lag:, f]
+            # A cheap look at the first rows first: almost every pair fails there.
+            hit = _affine_match(x[:PROBE_ROWS], t[:PROBE_ROWS], tol)
+            if hit is not None and _affine_match(x, t, tol) is not None:
+                return (f, *hit)
+    return None
+
+
+def _affine_match(x, t, tol):
+    """``(scale, offset)`` with ``t == scale * x + offset`` for nine in ten
+    pairs or more, or None."""
+    dx, dt = np.diff(x), np.diff(t)
+    moving = np.abs(dx) > 0
+    if moving.sum() < 2:
+        return None
+    # Medians, not least squares: a few breaks in time order must not pull
+    # the map away from the rows that follow each other.
+    scale = np.median(dt[moving] / dx[moving])
+    if not scale > 0:
+        return None
+    offset = np.median(t - scale * x)
+    if np.mean(np.abs(t - (scale * x + offset)) <= tol) < 0.9:
+        return None
+    return scale, offset
+
+
+def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_offset=0.0):
+    """Statistics of :class:`WindowNorm` from training windows ``X`` (3-D, NaN
+    padding) and raw targets ``y`` (2-D), as plain arrays.
+
+    Processes a bounded number of windows at a time, so a strided window view
+    is never expanded whole.
+    """
+    n_samples, n_steps, n_features = X.shape
+    last = np.asarray(X[:, -1], dtype=np.float64)
+    eps = 1e-3 * last.std(axis=0)
+    eps[~(eps > 0)] = 1e-3
+    norm = WindowNorm(
+        mode,
+        target_index,
+        np.ones(n_features),
+        np.ones(len(target_index)),
+        0.0,
+        1.0,
+        eps,
+        units_scale,
+        units_offset,
+    )
+    squares_in = np.zeros(n_features)
+    squares_out = np.zeros(len(target_index))
+    count_in = 0.0
+    rows = max(1, FIT_ELEMENTS // (n_steps * n_features))
+    for start in range(0, n_samples, rows):
+        block = torch.from_numpy(np.nan_to_num(np.asarray(X[start : start + rows], np.float64)))
+        lb = torch.from_numpy(np.ascontiguousarray(lengths[start : start + rows]))
+        with torch.no_grad():
+            Xn, center, spread = norm.inputs(block, lb)
+            target = torch.from_numpy(np.asarray(y[start : start + rows], np.float64))
+            tn = norm.targets(target, center, spread)
+        squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
+        count_in += float(lb.sum())
+        squares_out += (tn**2).sum(dim=0).numpy()
+    in_scale = np.sqrt(squares_in / max(count_in, 1.0))
+    out_scale = np.sqrt(squares_out / max(n_samples, 1))
+    # A feature constant within every window (or windows of one step) has
+    # nothing to scale.
+    in_scale[~(in_scale > 1e-12)] = 1.0
+    out_scale[~(out_scale > 1e-12)] = 1.0
+    return {
+        "mode": mode,
+        "target_index": np.asarray(target_index, dtype=np.int64),
+        "in_scale": in_scale,
+        "out_scale": out_scale,
+        "eps": eps,
+        "units_scale": np.broadcast_to(np.asarray(units_scale, dtype=np.float64), out_scale.shape),
+        "units_offset": np.broadcast_to(
+            np.asarray(units_offset, dtype=np.float64), out_scale.shape
+        ),
+    }

@@ -1,0 +1,217 @@
+"""Per-window normalisation (``window_norm``), the target search behind
+``window_norm="auto"``, and the linear skip connection."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from sklearn.model_selection import KFold, TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_rnn import RNNRegressor, SequenceWindower, make_supervised
+from sklearn_rnn._normalization import WindowNorm, find_target_features
+
+FAST = dict(hidden_size=8, max_epochs=3, random_state=0)
+
+
+def random_walk(n=300, seed=0, drift=0.0):
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.normal(drift, 1.0, n)) + 50.0
+
+
+@pytest.mark.parametrize("mode", ["last", "standard"])
+def test_outputs_invert_targets_exactly(mode):
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy(rng.normal(5.0, 2.0, size=(20, 7, 3)))
+    lengths = torch.from_numpy(rng.integers(1, 8, size=20))
+    X[torch.arange(7) < (7 - lengths).unsqueeze(1)] = 0.0  # leading padding
+    norm = WindowNorm(
+        mode,
+        target_index=[2, 0],
+        in_scale=[1.5, 2.0, 0.5],
+        out_scale=[3.0, 0.7],
+        y_mean=[1.0, -2.0],
+        y_scale=[4.0, 0.5],
+        eps=[1e-3] * 3,
+        units_scale=[2.0, 0.25],
+        units_offset=[10.0, -1.0],
+    )
+    y = torch.from_numpy(rng.normal(size=(20, 2)))
+    _, center, spread = norm.inputs(X.float(), lengths)
+    net_output = norm.targets(y.float(), center, spread)
+    assert_allclose(
+        norm.outputs(net_output, center, spread),
+        (y - norm.y_mean) / norm.y_scale,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_standard_statistics_skip_the_padding():
+    rng = np.random.default_rng(1)
+    seq = torch.from_numpy(rng.normal(3.0, 2.0, size=(1, 4, 2))).float()
+    padded = torch.cat([torch.zeros(1, 3, 2), seq], dim=1)
+    norm = WindowNorm("standard", [0], [1.0, 1.0], [1.0], 0.0, 1.0, [1e-6, 1e-6])
+    alone, c1, s1 = norm.inputs(seq, torch.tensor([4]))
+    inner, c2, s2 = norm.inputs(padded, torch.tensor([4]))
+    assert_allclose(c1, c2, rtol=1e-6)
+    assert_allclose(s1, s2, rtol=1e-6)
+    assert_allclose(inner[:, 3:], alone, rtol=1e-5, atol=1e-6)
+    assert torch.all(inner[:, :3] == 0)  # padding stays zero for the network
+
+
+def test_last_mode_makes_each_window_relative_to_its_last_step():
+    X = torch.tensor([[[1.0], [2.0], [4.0]], [[10.0], [10.0], [13.0]]])
+    norm = WindowNorm("last", [0], [1.0], [1.0], 0.0, 1.0, [1e-3])
+    Xn, center, _ = norm.inputs(X, torch.tensor([3, 3]))
+    assert_allclose(Xn[..., 0], [[-3.0, -2.0, 0.0], [-3.0, -3.0, 0.0]])
+    assert_allclose(center[:, 0], [4.0, 13.0])
+
+
+def test_search_finds_the_target_feature_lag_and_units():
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(200, 3))
+    scaled = (table - 5.0) / 2.0  # an affine scaler before the windower
+    X, y = make_supervised(table, target=[1], n_steps=2)
+    index, scale, offset = find_target_features((X[:, :] - 5.0) / 2.0, y)
+    assert index.tolist() == [1, 1]
+    assert_allclose(scale, 2.0)
+    assert_allclose(offset, 5.0)
+    assert scaled.shape == table.shape
+
+
+def test_search_tolerates_a_seam_and_rejects_unrelated_targets():
+    series = random_walk(400)
+    X, y = make_supervised(series)
+    train = next(iter(KFold(5).split(X)))[0]  # folds 2-5: one break in time order
+    assert find_target_features(X[train], y[train, None]) is not None
+    rng = np.random.default_rng(0)
+    assert find_target_features(X, rng.normal(size=(len(X), 1))) is None
+    assert find_target_features(X, np.full((len(X), 1), 3.0)) is None
+
+
+def test_auto_normalises_forecasting_targets_only():
+    series = random_walk()
+    X, y = make_supervised(series)
+    windows = SequenceWindower(8).fit_transform(X)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ == "last"
+    rng = np.random.default_rng(0)
+    generic = rng.normal(size=(len(X), 8, 2))
+    target = np.sin(generic[:, :, 0].sum(axis=1))
+    assert RNNRegressor(**FAST).fit(generic, target).window_norm_ is None
+    assert RNNRegressor(**FAST, window_norm=None).fit(windows, y).window_norm_ is None
+
+
+def test_a_scaler_before_the_windower_changes_nothing():
+    # The target is found in X's units whatever affine scaler came first, so the
+    # forecasts are the same with or without it.
+    series = random_walk(250, drift=0.3)
+    X, y = make_supervised(series)
+    plain = make_pipeline(SequenceWindower(6), RNNRegressor(**FAST)).fit(X[:200], y[:200])
+    scaled = make_pipeline(StandardScaler(), SequenceWindower(6), RNNRegressor(**FAST))
+    scaled.fit(X[:200], y[:200])
+    assert_allclose(scaled.predict(X[200:]), plain.predict(X[200:]), rtol=1e-4)
+
+
+def test_trending_series_is_extrapolated():
+    # A trend leaves the training range in the test part: a network on global
+    # levels saturates there, per-window normalisation follows the trend.
+    t = np.arange(400.0)
+    rng = np.random.default_rng(0)
+    series = 0.5 * t + 3.0 * np.sin(t / 4.0) + rng.normal(0, 0.3, t.size)
+    X, y = make_supervised(series)
+    errors = {}
+    for mode, skip in [("auto", False), (None, False), ("auto", True)]:
+        model = make_pipeline(
+            StandardScaler(),
+            SequenceWindower(12),
+            RNNRegressor(
+                hidden_size=16, max_epochs=60, random_state=0, window_norm=mode, linear_skip=skip
+            ),
+        )
+        model.fit(X[:300], y[:300])
+        errors[mode, skip] = np.sqrt(np.mean((model.predict(X[300:]) - y[300:]) ** 2))
+    # The recurrent network alone: normalised, it follows the trend.
+    assert errors["auto", False] < 0.3 * errors[None, False]
+    # The defaults: noise of 0.3, a season the skip and the network share.
+    assert errors["auto", True] < 1.0
+
+
+def test_explicit_mode_needs_target_features_for_several_features():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 5, 3))
+    y = rng.normal(size=50)
+    with pytest.raises(ValueError, match="target_features"):
+        RNNRegressor(**FAST, window_norm="last").fit(X, y)
+    with pytest.raises(ValueError, match=r"target_features=\[7\]"):
+        RNNRegressor(**FAST, window_norm="last", target_features=[7]).fit(X, y)
+    model = RNNRegressor(**FAST, window_norm="standard", target_features=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert model.fit(X, y).window_norm_ == "standard"
+
+
+def test_units_that_do_not_match_are_a_warning():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5, 1))
+    y = 1000.0 + 100.0 * rng.normal(size=60)
+    with pytest.warns(UserWarning, match="units"):
+        RNNRegressor(**FAST, window_norm="last").fit(X, y)
+
+
+def test_statistics_come_from_the_training_rows_only():
+    series = random_walk(200)
+    X, y = make_supervised(series)
+    windows = SequenceWindower(5).fit_transform(X)
+    y_late = y.copy()
+    y_late[-20:] += 1e4  # only in the early-stopping validation rows
+    a = RNNRegressor(**FAST, early_stopping=True, validation_fraction=0.1).fit(windows, y)
+    b = RNNRegressor(**FAST, early_stopping=True, validation_fraction=0.1).fit(windows, y_late)
+    assert_allclose(a._y_mean, b._y_mean)
+    assert_allclose(a._y_scale, b._y_scale)
+
+
+def test_normalised_model_round_trips_through_pickle():
+    import pickle
+
+    series = random_walk(150)
+    X, y = make_supervised(series, n_steps=3)
+    model = make_pipeline(SequenceWindower(6), RNNRegressor(**FAST)).fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    assert_allclose(again.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("n_steps", [3, 8, 12])
+def test_linear_skip_reads_the_last_steps_whatever_the_length(n_steps):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8, 1))
+    y = X[:, -1, 0] - 0.5 * X[:, -2, 0]
+    model = RNNRegressor(hidden_size=8, max_epochs=40, random_state=0, window_norm=None)
+    model.fit(X, y)
+    assert model.score(X, y) > 0.95  # linear structure is learned in few epochs
+    other = rng.normal(size=(20, n_steps, 1))
+    assert model.predict(other).shape == (20,)
+    assert np.isfinite(model.predict(other)).all()
+    if n_steps >= 8:
+        # Only the last 8 steps reach the skip; earlier ones only the recurrence.
+        assert model.module_.skip.weight.shape == (1, 8)
+
+
+def test_linear_skip_off():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6, 2))
+    model = RNNRegressor(**FAST, linear_skip=False).fit(X, X[:, -1, 0])
+    assert model.module_.skip is None
+
+
+def test_time_series_split_cross_validation_runs_normalised():
+    from sklearn.model_selection import cross_val_score
+
+    series = random_walk(240, drift=0.2)
+    X, y = make_supervised(series)
+    model = make_pipeline(StandardScaler(), SequenceWindower(6), RNNRegressor(**FAST))
+    scores = cross_val_score(model, X, y, cv=TimeSeriesSplit(3))
+    assert np.isfinite(scores).all()
