@@ -346,16 +346,34 @@ def _cpu_capability():
     return _CAPABILITY[0]
 
 
+# The fits and predictions of sklearn_rnn running now in this process's
+# threads (joblib's threading backend, dask's threads, the user's own).
+_RUNNING = [0]
+_RUNNING_LOCK = threading.Lock()
+
+
 @contextmanager
 def threads_restored():
     """Run the block, then give torch back the intra-op thread count it had (a
-    :class:`ThreadChooser` changes it between steps)."""
+    :class:`ThreadChooser` changes it between steps). The block counts as
+    running for :func:`running_beside`."""
     before = torch.get_num_threads()
+    with _RUNNING_LOCK:
+        _RUNNING[0] += 1
     try:
         yield
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING[0] -= 1
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def running_beside():
+    """Whether another fit or prediction of sklearn_rnn runs in another thread
+    of this process now (inside a :func:`threads_restored` block, this one
+    counts itself)."""
+    return _RUNNING[0] > 1
 
 
 # Below this much arithmetic per step (parameters x rows x time steps; an
@@ -403,6 +421,11 @@ class ThreadChooser:
     step time that moves by half (the load changed) brings the next trial
     forward. The first step at each count is not compared (it sets up kernels).
 
+    While another fit or prediction of sklearn_rnn runs in another thread of
+    the process (:func:`running_beside`), every step runs on one thread and
+    nothing is compared: torch's thread pools belong to the calling threads,
+    so two fits on two threads each would ask for twice the cores.
+
     Call :meth:`next` for the count to run the next step with, then
     :meth:`record` with its duration.
     """
@@ -432,6 +455,7 @@ class ThreadChooser:
         self.warm = set()
         self.wait = [0] * len(counts)
         self.misses = [0] * len(counts)
+        self.shared = False  # whether the last step ran on one thread beside other fits
 
     @property
     def choice(self):
@@ -443,12 +467,13 @@ class ThreadChooser:
 
     def next(self):
         """The thread count for the next step."""
-        return self.counts[self._turn()]
+        self.shared = len(self.counts) > 1 and running_beside()
+        return 1 if self.shared else self.counts[self._turn()]
 
     def record(self, seconds, comparable=True):
         """The duration of the step just run at :meth:`next`'s count;
         ``comparable=False`` for a step of another size (it is not compared)."""
-        if len(self.counts) == 1:
+        if len(self.counts) == 1 or self.shared:
             return
         index = self._turn()
         first = index not in self.warm

@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 import joblib
@@ -1447,6 +1448,39 @@ def test_thread_chooser_follows_a_change_of_load():
     assert chooser.choice == 1
     drive(chooser, lambda n, _: {1: 1.0, 2: 0.5}[n], 30)
     assert chooser.choice == 2
+
+
+def test_thread_chooser_uses_one_thread_while_other_fits_run_in_threads():
+    from sklearn_rnn._runtime import ThreadChooser, threads_restored
+
+    # torch's thread pools belong to the calling threads: two fits in two
+    # threads of one process, each on two threads, would ask for four cores.
+    # While another runs (inside threads_restored, as every fit and predict
+    # is), steps run on one thread and are not compared, however fast two
+    # would be alone.
+    chooser = ThreadChooser(2)
+    seen = threading.Event()
+    done = threading.Event()
+
+    def other_fit():
+        with threads_restored():
+            seen.set()
+            done.wait(10)
+
+    other = threading.Thread(target=other_fit)
+    other.start()
+    try:
+        assert seen.wait(10)
+        with threads_restored():
+            used = drive(chooser, lambda n, _: {1: 1.0, 2: 0.3}[n], 200)
+        assert set(used) == {1} and chooser.choice == 1
+    finally:
+        done.set()
+        other.join()
+    # Alone again: two threads are tried and kept.
+    with threads_restored():
+        used = drive(chooser, lambda n, _: {1: 1.0, 2: 0.3}[n], 100)
+    assert used[50:].count(2) >= 45
 
 
 class ThreadsSeen(Callback):
