@@ -24,6 +24,7 @@ import torch
 from _common import load_candidate, machine, median, parser, table
 
 from sklearn_rnn import RNNRegressor, SequenceWindower
+from sklearn_rnn._runtime import row_tile
 
 WINDOW = 30
 N_FEATURES = 8
@@ -126,7 +127,18 @@ def main():
 
     default = torch.get_num_threads()
     counts = sorted({1, default})
-    header = ["case", "ours us", *(f"raw {c} thr us" for c in counts), "ours/raw", "ours - raw us"]
+    # Built-in networks predict whole row tiles (a row's prediction must not
+    # depend on the rows batched with it): one window runs as `tile` rows.
+    tile = row_tile("cpu")
+    header = [
+        "case",
+        "ours us",
+        *(f"raw {c} thr us" for c in counts),
+        "ours/raw",
+        "ours - raw us",
+        f"raw on {tile} rows us",
+        f"ours/raw on {tile} rows",
+    ]
     if candidate is not None:
         header += ["cand us", "cand/raw", "cand/ours"]
     cases = []
@@ -139,6 +151,9 @@ def main():
         runs = {"ours": repeat(lambda w=windows: model.predict(w))}
         for c in counts:
             runs[f"raw {c}"] = raw(X_t, c)
+        if count == 1:
+            tiled = torch.cat([X_t, X_t.new_zeros((tile - 1, *X_t.shape[1:]))])
+            runs["raw tile"] = raw(tiled, 1)
         if candidate is not None:
             runs["cand"] = repeat(lambda w=windows: candidate.predict(w))
         for run in runs.values():
@@ -153,6 +168,8 @@ def main():
             *(f"{1e6 * t[f'raw {c}']:.0f}" for c in counts),
             f"{ratio(times, 'ours', 'raw'):.2f}",
             f"{1e6 * (t['ours'] - t['raw']):.0f}",
+            f"{1e6 * t['raw tile']:.0f}" if "raw tile" in t else "",
+            f"{ratio(times, 'ours', 'raw tile'):.2f}" if "raw tile" in t else "",
         ]
         if candidate is not None:
             row += [
