@@ -58,9 +58,11 @@ Other sections (each its own run):
   well (README pipeline on sunspots and a generated series); also whether
   the normalising prototype passes that check.
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
-  ``cross_val_score`` computes it today (each test fold windowed alone, its
-  first rows padded) against scoring the same fold models on windows that
-  reach back into their training rows; sunspots, GRU, windows 6/11/22/33.
+  ``cross_val_score`` computes it (with the windower's default
+  ``history="auto"``, and with ``history="none"``: each test fold windowed
+  alone, its first rows padded) against scoring the same fold models on
+  windows that reach back into their training rows, and the window each
+  would choose; sunspots, the default LSTM and a Ridge, windows 6/11/22/33.
 
     python benchmarks/bench_accuracy.py                 # all series (about 15 min on 2 cores)
     python benchmarks/bench_accuracy.py --quick         # 2 series, few epochs
@@ -998,59 +1000,60 @@ def run_defaults(args):
 
 
 def run_history(args):
-    """CV RMSE on TimeSeriesSplit: test folds windowed alone (today's
-    cross_val_score) vs windows reaching back into the fold's training rows."""
+    """Cross-validated RMSE on TimeSeriesSplit as ``cross_val_score`` computes
+    it (``history="auto"``, the default, and ``history="none"``, each test
+    fold windowed alone) against scoring the same fold models on windows that
+    reach back into the fold's training rows; and the window a
+    ``GridSearchCV`` chooses with each."""
     data, target, _, _ = load_series("sunspots")
     X, y = make_supervised(data, target=target)
     X, y = X.to_numpy(float), np.asarray(y, float)
     split = int(SPLIT * len(X))
     Xtr, ytr = X[:split], y[:split]
     windows = [6, 11] if args.quick else [6, 11, 22, 33]
-    epochs = args.epochs or TUNED["max_epochs"]
+    kw = {} if args.epochs is None else {"max_epochs": args.epochs}
     models = {
-        "GRU h=16": lambda: make_pipeline(
+        "RNN default (lstm)": lambda: make_pipeline(
             StandardScaler(),
             SequenceWindower(),
-            RNNRegressor(
-                cell="gru", hidden_size=16, random_state=SEED, **{**TUNED, "max_epochs": epochs}
-            ),
+            RNNRegressor(cell="lstm", random_state=SEED, **kw),
         ),
         "Ridge alpha=1": lambda: make_pipeline(
             StandardScaler(), SequenceWindower(padding="edge", flatten=True), Ridge(alpha=1.0)
         ),
     }
-    rows = []
+    rows, chosen = [], []
     start, cpu_start = time.perf_counter(), time.process_time()
     for label, make in models.items():
+        means = {"auto": [], "none": [], "true": []}
         for w in windows:
-            block, history, first_block, first_history = [], [], [], []
+            scores = {"auto": [], "none": [], "true": []}
             for tr, te in CV.split(Xtr):
                 model = make().set_params(sequencewindower__window=w).fit(Xtr[tr], ytr[tr])
-                p_block = model.predict(Xtr[te])  # what cross_val_score scores today
-                p_hist = model.predict(Xtr[: te[-1] + 1])[te]  # true history
-                block.append(root_mean_squared_error(ytr[te], p_block))
-                history.append(root_mean_squared_error(ytr[te], p_hist))
-                k = min(w - 1, len(te))
-                if k:
-                    first_block.append(root_mean_squared_error(ytr[te][:k], p_block[:k]))
-                    first_history.append(root_mean_squared_error(ytr[te][:k], p_hist[:k]))
-            final = make().set_params(sequencewindower__window=w).fit(Xtr, ytr)
-            test_rmse = root_mean_squared_error(y[split:], final.predict(X)[split:])
-            b, h = np.mean(block), np.mean(history)
+                # What cross_val_score scores: the fold's rows alone.
+                scores["auto"].append(root_mean_squared_error(ytr[te], model.predict(Xtr[te])))
+                model.set_params(sequencewindower__history="none")
+                scores["none"].append(root_mean_squared_error(ytr[te], model.predict(Xtr[te])))
+                # The true history: windows of the whole series up to the fold's end.
+                p_true = model.predict(Xtr[: te[-1] + 1])[te]
+                scores["true"].append(root_mean_squared_error(ytr[te], p_true))
+            for key, values in scores.items():
+                means[key].append(np.mean(values))
+            auto, none, true = (means[k][-1] for k in ("auto", "none", "true"))
             rows.append(
                 [
                     label,
                     str(w),
-                    f"{b:.2f}",
-                    f"{h:.2f}",
-                    f"{b / h:.3f}",
-                    f"{np.mean(first_block):.1f} / {np.mean(first_history):.1f}"
-                    if first_block
-                    else "-",
-                    f"{test_rmse:.2f}",
+                    f"{auto:.3f}",
+                    f"{none:.3f}",
+                    f"{true:.3f}",
+                    f"{auto / true:.3f}",
+                    f"{none / true:.3f}",
                 ]
             )
             print(" | ".join(rows[-1]), flush=True)
+        pick = {key: windows[int(np.argmin(v))] for key, v in means.items()}
+        chosen.append([label, str(pick["auto"]), str(pick["none"]), str(pick["true"])])
     print(
         f"\nHistory: sunspots, {split} training rows, TimeSeriesSplit(3) folds of "
         f"{len(next(CV.split(Xtr))[1])} rows; CV RMSE = mean over folds"
@@ -1060,15 +1063,17 @@ def run_history(args):
             [
                 "model",
                 "window",
-                "CV RMSE, fold windowed alone (today)",
+                'CV RMSE, history="auto" (default)',
+                'CV RMSE, history="none"',
                 "CV RMSE, true history",
-                "ratio",
-                "first w-1 rows of each fold: alone / history",
-                "test RMSE (last 20 %, true history)",
+                "auto / true",
+                "none / true",
             ],
             rows,
         )
     )
+    print("\nWindow with the lowest CV RMSE (what GridSearchCV over the windows chooses)")
+    print(table(["model", 'history="auto"', 'history="none"', "true history"], chosen))
     print(totals(start, cpu_start))
 
 

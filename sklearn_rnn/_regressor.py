@@ -12,18 +12,19 @@ from sklearn.utils._param_validation import StrOptions
 from ._base import BaseRNN
 from ._inputs import check_target
 from ._normalization import MODES, WindowNorm, find_target_features, fit_window_stats
-from ._training import least_squares_skip, ridge_loo
+from ._training import least_squares_skip
 
 # What window_norm="auto" uses when the target is a future value of an input
-# feature (chosen by benchmarks/bench_accuracy.py).
-AUTO_MODE = "last"
+# feature and its training series leaves the range it had: at least
+# AUTO_SHARE of the last fifth of the training targets lie outside the range
+# of the earlier ones, as a trend or a drifting level makes them (chosen by
+# benchmarks/bench_accuracy.py).
+AUTO_MODE = "standard"
+AUTO_SHARE = 0.05
 # The linear skip starts at the least-squares fit on at most this many training
 # sequences, when it has at most this many inputs (steps x features).
 LEAST_SQUARES_ROWS = 8192
 LEAST_SQUARES_INPUTS = 2048
-# Training windows on which window_norm="auto" compares linear fits with and
-# without normalisation.
-COMPARE_ROWS = 4096
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -60,11 +61,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     linear_skip : bool, default=True
         Add a linear map of the last steps (as many as the training sequences
-        have) to the network's output: an autoregressive skip connection
-        learned jointly with the recurrent layers (as in LSTNet). It fits the
-        linear part of a problem within a few epochs, where a recurrent layer
-        alone needs many, and the recurrent layers learn what is left. Ignored
-        with a custom ``module``.
+        have) to the network's output: an autoregressive skip connection (as
+        in LSTNet). It is the ridge fit of the training rows (penalty chosen by
+        leave-one-out error, in closed form), fixed before training, and the
+        recurrent layers learn what it leaves, starting from a zero output: the
+        model begins as the best linear autoregression of its windows, and
+        fits the linear part of a problem that a recurrent layer alone needs
+        many epochs for. When the skip would have more than 2048 inputs
+        (steps x features), it starts at zero and is trained with the rest.
+        Ignored with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
@@ -118,6 +123,31 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     scale_y : bool, default=True
         Standardise the target inside the model; undone at predict.
+
+    window_norm : {"auto", "standard", "last"} or None, default="auto"
+        Per-window normalisation, for forecasting: each window is normalised
+        by its own statistics, the network predicts in those units, and its
+        outputs are mapped back (exactly), so that a series that leaves its
+        training range is forecast from where it is. ``"standard"``: each
+        feature by the mean and standard deviation of the window's observed
+        steps (as RevIN does); ``"last"``: each feature minus its last observed
+        value, divided by a fixed scale. Padding never counts. The outputs
+        must share units with input features (``target_features``).
+        ``"auto"``: when the target is a future value of an input feature (as
+        :func:`make_supervised` builds it; found from the training rows, with
+        the exact affine map between its units and ``y``'s, so that a scaler
+        before the windower changes nothing) and the training target leaves
+        the range it had (at least 5 % of the last fifth of the training rows
+        outside the range of the rows before: a trend or a drifting level),
+        ``"standard"``; otherwise none. A custom ``module`` gets its windows
+        as they are under ``"auto"``. ``window_norm_`` says what was used.
+
+    target_features : int, list of int or None, default=None
+        The input feature each output is a future value of, for
+        ``window_norm``: one index, or one per target column (or per target
+        when ``y``'s columns are several steps of each, step-major as
+        :func:`make_supervised` gives them). None: found from the data; with
+        an explicit mode and several input features it must be given.
 
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU: the first available),
@@ -191,6 +221,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     n_outputs_ : int
         Values predicted per sample.
+
+    window_norm_ : {"standard", "last"} or None
+        The per-window normalisation used (see ``window_norm``).
 
     n_iter_ : int
         Epochs run since the weights were initialised.
@@ -394,6 +427,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return y_train, y2.shape[1], fitted
 
     def _configure_net(self, net, fitted):
+        skip = self._fitted_skip(net)
+        if skip is not None:
+            # The least-squares skip is fitted, not trained: the recurrent
+            # layers learn what it leaves.
+            skip.weight.requires_grad_(False)
         stats = fitted["_window_stats"]
         net.window_norm = None
         if stats is not None:
@@ -422,14 +460,20 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             _check_units(X, y, index)
             return mode, fit_window_stats(X, lengths, y, mode, index)
         index, scale, offset = found
-        stats = fit_window_stats(X, lengths, y, mode, index, scale, offset)
-        if auto and not _normalising_helps(X, lengths, y, stats):
+        if auto and not _leaves_its_range(y):
             return None, None
-        return mode, stats
+        return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
-    def _init_net(self, net, data, train_rows):
+    def _fitted_skip(self, net):
+        """The built-in network's linear skip when it is the least-squares fit
+        (at most LEAST_SQUARES_INPUTS inputs), else None."""
         skip = getattr(net.module_, "skip", None) if self.module is None else None
         if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
+            return None
+        return skip
+
+    def _init_net(self, net, data, train_rows):
+        if self._fitted_skip(net) is None:
             return
         n_train = len(range(*train_rows.indices(len(data))))
         rows = np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS))
@@ -502,29 +546,17 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return tags
 
 
-def _normalising_helps(X, lengths, y, stats):
-    """Whether a linear autoregression of the training windows predicts ``y``
-    better (leave-one-out) on normalised windows than on the windows as they
-    are: a trend or level shift favours the normalised ones, a series that
-    returns to its mean the levels themselves."""
-    n = len(X)
-    index = np.unique(np.linspace(0, n - 1, min(n, COMPARE_ROWS)).astype(np.int64))
-    windows = torch.from_numpy(np.nan_to_num(np.asarray(X[index], dtype=np.float64)))
-    lengths = torch.from_numpy(np.ascontiguousarray(lengths[index]))
-    target = torch.from_numpy(np.asarray(y[index], dtype=np.float64))
-    ones = torch.ones(len(index), 1, dtype=torch.float64)
-    spread = target.std(dim=0).clamp_min(1e-12)
-    raw = torch.cat([windows.reshape(len(index), -1), ones], 1)
-    raw_error = (ridge_loo(raw, (target - target.mean(dim=0)) / spread)[1] ** 2).mean()
-    norm = WindowNorm(y_mean=0.0, y_scale=1.0, **stats)
-    with torch.no_grad():
-        inputs, center, window_spread = norm.inputs(windows, lengths)
-        goal = norm.targets(target, center, window_spread)
-    normed = torch.cat([inputs.reshape(len(index), -1), ones], 1)
-    # Back in the target's units: what normalising multiplied the target by.
-    factor = norm.units_scale * window_spread[:, norm.target_index] * norm.out_scale
-    norm_error = (((ridge_loo(normed, goal)[1] * factor) / spread) ** 2).mean()
-    return bool(norm_error <= raw_error)
+def _leaves_its_range(y):
+    """Whether a training target (rows in time order) leaves the range it had:
+    at least AUTO_SHARE of its last fifth lies outside the range of the rows
+    before. A network on levels cannot follow such a series beyond the range
+    it was trained on; a series that returns to its mean stays inside."""
+    tail = max(1, len(y) // 5)
+    if len(y) - tail < 2:
+        return False
+    head, last = y[:-tail], y[-tail:]
+    outside = (last > head.max(axis=0)) | (last < head.min(axis=0))
+    return bool(outside.mean(axis=0).max() >= AUTO_SHARE)
 
 
 def _check_units(X, y, index):

@@ -451,9 +451,9 @@ def least_squares_skip(net, data, index, target):
     leave-one-out error, :func:`ridge_loo`) that maps the
     skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
     spread)`` (the network output that gives ``y``; center and spread are
-    None without per-window normalisation), and the recurrent head to zero,
-    so that training starts from the best linear fit and the recurrent
-    layers learn what it leaves.
+    None without per-window normalisation), its intercept to the head's
+    bias and the head's weights to zero, so that training starts from the
+    best linear fit and the recurrent layers learn what it leaves.
     """
     module = net.module_
     Xi, y = data.batch(index)
@@ -466,12 +466,18 @@ def least_squares_skip(net, data, index, target):
         goal = target(y.to(net.device), center, spread).double()
         Z = module.skip_inputs(X).double()
         weight = Xi.get("sample_weight")
+        share = Z.new_ones(len(Z)) if weight is None else weight.to(Z)
+        share = (share / share.sum()).unsqueeze(1)
+        # The intercept is the head's bias, which trains on with the network.
+        z_mean, goal_mean = (share * Z).sum(0), (share * goal).sum(0)
+        Z, goal = Z - z_mean, goal - goal_mean
         if weight is not None:
             root = weight.to(Z).sqrt().unsqueeze(1)
             Z, goal = Z * root, goal * root
-        module.skip.weight.copy_(ridge_loo(Z, goal)[0].T.to(module.skip.weight))
+        coef = ridge_loo(Z, goal)[0]
+        module.skip.weight.copy_(coef.T.to(module.skip.weight))
         module.head.weight.zero_()
-        module.head.bias.zero_()
+        module.head.bias.copy_((goal_mean - z_mean @ coef).to(module.head.bias))
 
 
 def network_state(net):

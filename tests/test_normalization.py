@@ -93,11 +93,19 @@ def test_search_tolerates_a_seam_and_rejects_unrelated_targets():
     assert find_target_features(X, np.full((len(X), 1), 3.0)) is None
 
 
-def test_auto_normalises_forecasting_targets_only():
-    series = random_walk()
+def test_auto_normalises_wandering_forecasting_targets_only():
+    # A random walk with a drift wanders: each window is normalised by its own
+    # statistics.
+    series = random_walk(drift=1.0)
     X, y = make_supervised(series)
     windows = SequenceWindower(8).fit_transform(X)
-    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ == "last"
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ == "standard"
+    # A series that returns to its mean keeps its levels.
+    t = np.arange(400.0)
+    noise = np.random.default_rng(1).normal(0, 0.3, t.size)
+    X, y = make_supervised(np.sin(t / 2.0) + noise)
+    windows = SequenceWindower(8).fit_transform(X)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ is None
     rng = np.random.default_rng(0)
     generic = rng.normal(size=(len(X), 8, 2))
     target = np.sin(generic[:, :, 0].sum(axis=1))
@@ -105,14 +113,19 @@ def test_auto_normalises_forecasting_targets_only():
     assert RNNRegressor(**FAST, window_norm=None).fit(windows, y).window_norm_ is None
 
 
-def test_a_scaler_before_the_windower_changes_nothing():
+@pytest.mark.parametrize("mode", ["auto", "last", "standard"])
+def test_a_scaler_before_the_windower_changes_nothing(mode):
     # The target is found in X's units whatever affine scaler came first, so the
-    # forecasts are the same with or without it.
-    series = random_walk(250, drift=0.3)
+    # normalised forecasts are the same with or without it.
+    series = random_walk(250, drift=1.0)
     X, y = make_supervised(series)
-    plain = make_pipeline(SequenceWindower(6), RNNRegressor(**FAST)).fit(X[:200], y[:200])
-    scaled = make_pipeline(StandardScaler(), SequenceWindower(6), RNNRegressor(**FAST))
+    plain = make_pipeline(SequenceWindower(6), RNNRegressor(**FAST, window_norm=mode))
+    plain.fit(X[:200], y[:200])
+    scaled = make_pipeline(
+        StandardScaler(), SequenceWindower(6), RNNRegressor(**FAST, window_norm=mode)
+    )
     scaled.fit(X[:200], y[:200])
+    assert plain[-1].window_norm_ == scaled[-1].window_norm_ == mode.replace("auto", "standard")
     assert_allclose(scaled.predict(X[200:]), plain.predict(X[200:]), rtol=1e-4)
 
 
