@@ -160,9 +160,9 @@ def fit_runs(n, case, default, candidate):
     return runs, probe
 
 
-def part_fit(quick, rounds, candidate=None):
+def part_fit(quick, rounds, candidate=None, samples=None):
     default = torch.get_num_threads()
-    n = 4000 if quick else 20000
+    n = samples or (4000 if quick else 20000)
     rows = []
     for load in ("idle", "one core busy"):
         for case in fit_cases(quick):
@@ -372,6 +372,13 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="windows per fit in the fit part (default 20,000; 4,000 with --quick, "
+        "63 batches, too few for RNNRegressor to time its thread count)",
+    )
+    p.add_argument(
         "--only", choices=["threads", "fit", "workers", "grid"], help="run one part only"
     )
     p.add_argument(
@@ -386,7 +393,7 @@ def main():
     if args.only in (None, "threads"):
         part_threads(args.quick, rounds)
     if args.only in (None, "fit"):
-        part_fit(args.quick, rounds, candidate)
+        part_fit(args.quick, rounds, candidate, args.samples)
     if args.only in (None, "workers"):
         part_workers(args.quick)
     if args.only in (None, "grid"):
