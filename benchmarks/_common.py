@@ -96,6 +96,46 @@ def median(values):
     return statistics.median(values)
 
 
+@contextmanager
+def torch_threads(n):
+    """Run the block with torch set to ``n`` intra-op threads (None: as set),
+    then restore the setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def thread_probe():
+    """A skorch callback that records torch's thread count in every training
+    batch (``counts_``), to show what ``RNNRegressor`` chose."""
+    import torch
+    from skorch.callbacks import Callback
+
+    class ThreadsSeen(Callback):
+        def initialize(self):
+            self.counts_ = []
+            return self
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                self.counts_.append(torch.get_num_threads())
+
+    return ThreadsSeen()
+
+
+def thread_share(counts):
+    """``counts`` (thread counts, one per batch) as e.g. ``"2: 97%, 1: 3%"``."""
+    total = len(counts) or 1
+    shares = sorted({c: counts.count(c) for c in counts}.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{c}: {100 * k / total:.0f}%" for c, k in shares)
+
+
 def _spin(stop):
     while not stop.is_set():
         pass

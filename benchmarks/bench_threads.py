@@ -1,29 +1,55 @@
-"""Threads: why ``RNNRegressor`` trains small networks on one torch thread,
-and what ``GridSearchCV(n_jobs=2)`` gains over ``n_jobs=1``.
+"""Threads: how many torch threads pay, what ``RNNRegressor.fit`` gets from
+its thread choice, what a worker of each parallel backend has, and what
+``GridSearchCV(n_jobs=2)`` gains over ``n_jobs=1``.
 
-Part 1 times one epoch of a small LSTM (plain PyTorch, forward and backward,
-and forward only under ``torch.inference_mode``) at 1 intra-op thread and at
-torch's default, with the machine otherwise idle and with one core kept busy
-by a spinning process (as when another job, or another joblib worker, runs
-beside it). The ratio default/1 above 1 means one thread is faster.
+Part 1 (``threads``) times one epoch of a small LSTM (plain PyTorch, forward
+and backward, and forward only under ``torch.inference_mode``) at 1 intra-op
+thread and at torch's default, with the machine otherwise idle and with one
+core kept busy by a spinning process (as when another job, or another joblib
+worker, runs beside it). The ratio default/1 above 1 means one thread is faster.
 
-Part 2 times ``GridSearchCV`` over a small pipeline (SequenceWindower +
-RNNRegressor, 4 candidates, ``TimeSeriesSplit(3)``) with ``n_jobs=1`` and
-``n_jobs=2`` (joblib's default process backend), in interleaved rounds, and
-prints the speed-up, next to the speed-up of a perfectly parallel pure-Python
-job of about the same length on the same backend (what the machine can give
-right now: another process on a core lowers both). It also checks that ``fit``
-gives the caller's thread setting back.
+Part 2 (``fit``) times ``RNNRegressor.fit`` (which picks its thread count by
+timing its batches, see ``sklearn_rnn._runtime.ThreadChooser``) against a
+hand-written PyTorch loop on one thread and on torch's default, idle and with
+one core busy, and divides ours by the faster loop of each round.
 
-    python benchmarks/bench_threads.py            # about 5 minutes
+Part 3 (``workers``) reports ``torch.get_num_threads()`` inside the workers of
+joblib's loky, multiprocessing and threading backends and of a dask
+``LocalCluster`` (if installed), and the most threads a fit used there.
+
+Part 4 (``grid``) times ``GridSearchCV`` over a small pipeline
+(SequenceWindower + RNNRegressor, 4 candidates, ``TimeSeriesSplit(3)``) with
+``n_jobs=1`` and ``n_jobs=2`` (joblib's default process backend), in
+interleaved rounds, and prints the speed-up, next to the speed-up of a
+perfectly parallel pure-Python job of about the same length on the same
+backend (what the machine can give right now: another process on a core
+lowers both). It also checks that ``fit`` gives the caller's thread setting back.
+
+    python benchmarks/bench_threads.py            # about 8 minutes
     python benchmarks/bench_threads.py --quick
+    python benchmarks/bench_threads.py --only fit
 """
 
+import os
+import statistics
 import time
 
+import joblib
 import numpy as np
 import torch
-from _common import busy_core, interleaved, machine, median, median_ratio, parser, table
+from _common import (
+    busy_core,
+    interleaved,
+    load_candidate,
+    machine,
+    median,
+    median_ratio,
+    parser,
+    table,
+    thread_probe,
+    thread_share,
+)
+from bench_training import fit_loop, fit_ours, make_data
 from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
@@ -105,6 +131,148 @@ def part_threads(quick, rounds):
     ]
     print(f"\n{n} windows of 30 steps x 8 features, batch 64, median of {rounds} rounds")
     print(table(header, rows))
+
+
+def fit_cases(quick):
+    if quick:
+        return [("lstm", 64, 4, 64)]
+    return [("lstm", 64, 4, 64), ("lstm", 64, 4, 256), ("lstm", 32, 4, 64), ("gru", 128, 4, 64)]
+
+
+def fit_runs(n, case, default, candidate):
+    """One epoch of ours, of the loop on 1 and ``default`` threads, and of the
+    candidate's estimator if given, warmed up."""
+    cell, hidden, n_features, batch = case
+    windows, y, X_t, y_t = make_data(n, n_features, "float32", "nan")
+    probe = thread_probe()
+    k = 8 * batch
+    fit_ours(windows[:k], y[:k], cell, hidden, batch, 1)
+    fit_loop(X_t[:k], y_t[:k], cell, hidden, batch, 1, 1)
+    fit_loop(X_t[:k], y_t[:k], cell, hidden, batch, 1, default)
+    runs = {
+        "ours": lambda: fit_ours(windows, y, cell, hidden, batch, 1, probe=probe),
+        "loop 1": lambda: fit_loop(X_t, y_t, cell, hidden, batch, 1, 1),
+        "loop default": lambda: fit_loop(X_t, y_t, cell, hidden, batch, 1, default),
+    }
+    if candidate is not None:
+        fit_ours(windows[:k], y[:k], cell, hidden, batch, 1, candidate)
+        runs["cand"] = lambda: fit_ours(windows, y, cell, hidden, batch, 1, candidate)
+    return runs, probe
+
+
+def part_fit(quick, rounds, candidate=None, samples=None):
+    default = torch.get_num_threads()
+    n = samples or (4000 if quick else 20000)
+    rows = []
+    for load in ("idle", "one core busy"):
+        for case in fit_cases(quick):
+            cell, hidden, n_features, batch = case
+            runs, probe = fit_runs(n, case, default, candidate)
+            if load == "idle":
+                times = interleaved(runs, rounds)
+            else:
+                with busy_core():
+                    times = interleaved(runs, rounds)
+            best = [min(a, b) for a, b in zip(times["loop 1"], times["loop default"], strict=True)]
+
+            def ratio(name, times=times, best=best):
+                return statistics.median(a / b for a, b in zip(times[name], best, strict=True))
+
+            rows.append(
+                [
+                    f"{cell} h{hidden} f{n_features} b{batch}",
+                    load,
+                    f"{median(times['ours']):.3f}",
+                    f"{median(times['loop 1']):.3f}",
+                    f"{median(times['loop default']):.3f}",
+                    thread_share(probe.counts_),
+                    f"{ratio('ours'):.3f}",
+                ]
+            )
+            if candidate is not None:
+                rows[-1] += [f"{median(times['cand']):.3f}", f"{ratio('cand'):.3f}"]
+            print(" | ".join(rows[-1]), flush=True)
+    print(
+        f"\nRNNRegressor.fit vs a hand-written loop, {n} windows of 30 steps, 1 epoch, "
+        f"median of {rounds} rounds. Goal: ours/faster loop <= 1.05"
+    )
+    print(
+        table(
+            [
+                "case",
+                "other core",
+                "ours s",
+                "loop 1 thread s",
+                f"loop {default} threads s",
+                "ours' threads (batches)",
+                "ours/faster loop",
+                *(["cand s", "cand/faster loop"] if candidate is not None else []),
+            ],
+            rows,
+        )
+    )
+
+
+def _worker_threads(X, y):
+    # Self-contained: a dask worker cannot import the benchmarks' helpers.
+    from skorch.callbacks import Callback
+
+    class Seen(Callback):
+        def initialize(self):
+            self.counts_ = []
+            return self
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                self.counts_.append(torch.get_num_threads())
+
+    probe = Seen()
+    RNNRegressor(hidden_size=64, max_epochs=2, callbacks=[probe], device="cpu").fit(X, y)
+    return os.getpid(), torch.get_num_threads(), probe.counts_
+
+
+def part_workers(quick):
+    windows, y, _, _ = make_data(2000, 4, "float32", "nan")
+    rows = [["this process", "", str(torch.get_num_threads()), ""]]
+    for backend in ("loky", "multiprocessing", "threading"):
+        with joblib.parallel_config(backend=backend):
+            seen = Parallel(n_jobs=2)(delayed(_worker_threads)(windows, y) for _ in range(2))
+        rows.append(
+            [
+                backend,
+                str(len({pid for pid, _, _ in seen})),
+                ", ".join(str(t) for _, t, _ in seen),
+                "; ".join(thread_share(m) for _, _, m in seen),
+            ]
+        )
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        rows.append(["dask", "not installed", "", ""])
+    else:
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        )
+        with cluster, Client(cluster), joblib.parallel_config(backend="dask"):
+            seen = Parallel(n_jobs=2)(delayed(_worker_threads)(windows, y) for _ in range(2))
+        rows.append(
+            [
+                "dask (2 worker processes x 1 thread)",
+                str(len({pid for pid, _, _ in seen})),
+                ", ".join(str(t) for _, t, _ in seen),
+                "; ".join(thread_share(m) for _, _, m in seen),
+            ]
+        )
+    print(
+        f"\nInside workers, n_jobs=2 on {joblib.cpu_count()} CPUs: one fit of an LSTM "
+        "hidden 64 on 2000 windows each"
+    )
+    print(
+        table(
+            ["backend", "worker processes", "torch threads in task", "threads in fit (batches)"],
+            rows,
+        )
+    )
 
 
 def grid_data(n):
@@ -203,13 +371,32 @@ def part_grid(quick, rounds):
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=None)
-    p.add_argument("--only", choices=["threads", "grid"], help="run one part only")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="windows per fit in the fit part (default 20,000; 4,000 with --quick, "
+        "63 batches, too few for RNNRegressor to time its thread count)",
+    )
+    p.add_argument(
+        "--only", choices=["threads", "fit", "workers", "grid"], help="run one part only"
+    )
+    p.add_argument(
+        "--candidate",
+        metavar="CHECKOUT",
+        help="also time the RNNRegressor of this checkout in the fit part",
+    )
     args = p.parse_args()
     rounds = args.rounds or 3
     print(machine())
-    if args.only != "grid":
+    candidate = load_candidate(args.candidate) if args.candidate else None
+    if args.only in (None, "threads"):
         part_threads(args.quick, rounds)
-    if args.only != "threads":
+    if args.only in (None, "fit"):
+        part_fit(args.quick, rounds, candidate, args.samples)
+    if args.only in (None, "workers"):
+        part_workers(args.quick)
+    if args.only in (None, "grid"):
         part_grid(args.quick, rounds)
 
 

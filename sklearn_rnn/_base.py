@@ -37,9 +37,10 @@ from ._runtime import (
     optimizer_class,
     optimizer_params,
     resolve_device,
+    row_tile,
     same_device,
     seed_from,
-    thread_policy,
+    threads_restored,
 )
 from ._training import (
     BatchIterator,
@@ -51,15 +52,14 @@ from ._training import (
     infer_batches,
     load_network_state,
     network_state,
+    prediction_threads,
+    training_threads,
 )
 from ._validation import reject_bool
 
 # The elements a prediction batch may hold: bounds the memory used beyond the
 # input.
 PREDICT_ELEMENTS = 1 << 21
-# Networks whose recurrent state is at most this wide train fastest on one
-# thread: their matrix products are too small to share across cores.
-SMALL_HIDDEN = 128
 INT_PARAMS = (
     "hidden_size",
     "num_layers",
@@ -296,13 +296,21 @@ class BaseRNN(BaseEstimator):
             network["n_steps"] = X.shape[1]
             network["n_tokens"] = n_tokens
         random = TorchRandom(seed, device)
-        with thread_policy(self._threads()):
+        with threads_restored():
             with random.drawing():
                 if net is None:
                     net = self._build_net(device, _n_features(X), n_outputs, network)
                 # Shuffling draws from torch's generator, so it follows random_state
                 # (or the caller's torch.manual_seed when random_state is None).
                 net.iterator_train__seed = int(torch.randint(0, 2**62, ()))
+            # The thread count of the whole fit: one thread for small networks
+            # (set here, so that the initial fit of the linear skip runs on it
+            # too), timed batches for large ones (see _training.ThreadTuning).
+            net.thread_chooser = training_threads(
+                net, data, min(self.batch_size, n_samples), epochs
+            )
+            if net.thread_chooser is not None:
+                torch.set_num_threads(net.thread_chooser.next())
             self._configure_net(net, fitted)
             if keep:
                 # A warm start trains on with the loss as it is now.
@@ -335,6 +343,8 @@ class BaseRNN(BaseEstimator):
                     "gradients, or scale X (e.g. StandardScaler); keep scale_y=True for "
                     "targets of large magnitude. The model is left as it was before this call."
                 ) from None
+            finally:
+                net.thread_chooser = None
 
         if not keep:
             set_input(self, input_info)
@@ -524,12 +534,6 @@ class BaseRNN(BaseEstimator):
             callbacks.append((name, callback))
         return callbacks
 
-    def _threads(self):
-        width = self.hidden_size * (2 if self.bidirectional else 1)
-        if self.module is None and width <= SMALL_HIDDEN:
-            return 1
-        return None
-
     # ----------------------------------------------------------- predict
 
     def _forward(self, X):
@@ -538,7 +542,8 @@ class BaseRNN(BaseEstimator):
         Batches are sized by the network's activations and padded to whole row
         tiles, so that a row's output does not depend on the rows batched with it.
         """
-        check_is_fitted(self)
+        if not hasattr(self, "net_"):
+            check_is_fitted(self)
         X, lengths, _ = check_sequences(self, X, reset=False)
         if X.dtype.kind in "iu":
             unseen = X >= self.n_tokens_
@@ -560,14 +565,15 @@ class BaseRNN(BaseEstimator):
         # fitted network's, whatever the parameters say now.
         network = self._fitted_params
         width = n_features if network.get("embedding_dim") is None else network["embedding_dim"]
+        tile = None  # a custom module gets exactly the rows asked for
         if network["module"] is None:
             gates = {"lstm": 4, "gru": 3, "rnn": 1}[network["cell"]]
             directions = 2 if network["bidirectional"] else 1
             width = max(width, gates * network["hidden_size"] * directions)
+            tile = row_tile(net.device)
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        with thread_policy(self._threads()):
-            # A custom module gets exactly the rows asked for.
-            out = infer_batches(net, data, rows, ROW_TILE if network["module"] is None else None)
+        with threads_restored():
+            out = infer_batches(net, data, rows, tile, prediction_threads(net, data, rows))
         if order is not None:
             out[order] = out.copy()
         return out

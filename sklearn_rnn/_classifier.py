@@ -150,7 +150,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         CUDA, as far as the GPU's kernels allow (call
         ``torch.use_deterministic_algorithms(True)`` and set
         ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` for deterministic kernels). The
-        caller's global random state is left as it was.
+        caller's global random state is left as it was. Threads as for
+        :class:`RNNRegressor`: networks with enough work per batch choose
+        their thread count by timing their batches (never more than
+        ``torch.get_num_threads()``) and agree to float32 rounding from one
+        fit to the next; smaller ones train on one thread and repeat exactly.
 
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the losses; 2: also a

@@ -15,9 +15,9 @@ from sklearn.utils.validation import (
 
 from ._validation import FLOAT_DTYPES, numeric_input
 
-# Rows of a 3-D array scanned at once for NaN structure: bounds the memory
-# used beyond the input.
-SCAN_ELEMENTS = 1 << 22
+# Values of a 3-D array scanned at once: bounds the memory the scan uses beyond
+# the input (a few bytes per value of a block that holds NaN).
+SCAN_ELEMENTS = 1 << 18
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -211,54 +211,72 @@ def observed_lengths(X):
     Leading all-NaN steps are padding. Any inf, a step only partly NaN, a NaN
     step after an observed one, a sequence with no observed step, or a value
     beyond float32's range (the network's precision, where it would become
-    inf) raises ValueError. Scans a bounded number of rows at a time, so a
-    strided view (the windower's output) is never expanded whole.
+    inf) raises ValueError.
+
+    One min/max pass over a bounded block of rows at a time finds the blocks
+    that hold anything but finite in-range values; in those, a min/max per row
+    finds the rows, and only those rows are examined (the windower's padded
+    first rows, say). A strided view (the windower's output) is never expanded:
+    the memory used beyond the input is bounded by a block.
     """
     n_samples, n_steps, n_features = X.shape
     lengths = np.full(n_samples, n_steps, dtype=np.int64)
-    rows = max(1, SCAN_ELEMENTS // (n_steps * n_features))
+    per_row = n_steps * n_features
+    rows = max(1, SCAN_ELEMENTS // per_row)
     for start in range(0, n_samples, rows):
         block = X[start : start + rows]
-        if block.size and -FLOAT32_MAX <= block.min() and block.max() <= FLOAT32_MAX:
+        if -FLOAT32_MAX <= block.min() and block.max() <= FLOAT32_MAX:
             continue  # all finite, in range: the common case, two passes, no copies
-        if np.isinf(block).any():
-            raise ValueError(
-                "X contains infinity. Only leading NaN steps (padding) are allowed in "
-                "3-D X; replace or drop the infinite values."
-            )
-        with np.errstate(invalid="ignore"):
-            peak = np.nanmax(np.abs(block), initial=0.0)
-        if peak > FLOAT32_MAX:
-            raise ValueError(
-                f"X holds values too large for float32, the network's precision "
-                f"(largest magnitude {peak:.3g} > {FLOAT32_MAX:.3g}); scale X, e.g. with "
-                "StandardScaler."
-            )
-        missing = np.isnan(block)
-        step_missing = missing.all(axis=2)
-        partial = np.flatnonzero((missing.any(axis=2) & ~step_missing).any(axis=1))
-        if partial.size:
-            raise ValueError(
-                f"X[{start + partial[0]}] has a time step with only some features NaN. "
-                "NaN may only fill whole leading steps (padding before the first "
-                "observation); impute missing values before the network."
-            )
-        n_leading = np.argmin(step_missing, axis=1)
-        empty = np.flatnonzero(step_missing.all(axis=1))
-        if empty.size:
-            raise ValueError(
-                f"X[{start + empty[0]}] has no observed time step (all NaN). Each "
-                "sequence needs at least one observed step; drop such samples."
-            )
-        inner = np.flatnonzero(step_missing.sum(axis=1) != n_leading)
-        if inner.size:
-            raise ValueError(
-                f"X[{start + inner[0]}] has a NaN step after an observed one. NaN may "
-                "only fill leading steps (padding before the first observation); "
-                "impute missing values inside a sequence before the network."
-            )
-        lengths[start : start + len(block)] -= n_leading
+        # A row's steps and features are contiguous in the windower's view, so
+        # this is a 2-D view, not a copy, there.
+        flat = block.reshape(len(block), per_row)
+        within = (flat.min(axis=1) >= -FLOAT32_MAX) & (flat.max(axis=1) <= FLOAT32_MAX)
+        flagged = np.flatnonzero(~within)
+        lengths[start + flagged] -= _leading_padding(block[flagged], start + flagged)
     return lengths
+
+
+def _leading_padding(block, index):
+    """Leading all-NaN steps of each sequence of ``block`` (rows ``index`` of
+    X), checking the rest of :func:`observed_lengths`'s rules."""
+    # fmin/fmax skip NaN, and reduce without temporaries.
+    lowest, highest = np.fmin.reduce(block, axis=None), np.fmax.reduce(block, axis=None)
+    if np.isinf(lowest) or np.isinf(highest):
+        raise ValueError(
+            "X contains infinity. Only leading NaN steps (padding) are allowed in "
+            "3-D X; replace or drop the infinite values."
+        )
+    peak = max(-lowest, highest)
+    if peak > FLOAT32_MAX:
+        raise ValueError(
+            f"X holds values too large for float32, the network's precision "
+            f"(largest magnitude {peak:.3g} > {FLOAT32_MAX:.3g}); scale X, e.g. with "
+            "StandardScaler."
+        )
+    missing = np.isnan(block)
+    step_missing = missing.all(axis=2)
+    partial = np.flatnonzero((missing.any(axis=2) & ~step_missing).any(axis=1))
+    if partial.size:
+        raise ValueError(
+            f"X[{index[partial[0]]}] has a time step with only some features NaN. "
+            "NaN may only fill whole leading steps (padding before the first "
+            "observation); impute missing values before the network."
+        )
+    n_leading = np.argmin(step_missing, axis=1)
+    empty = np.flatnonzero(step_missing.all(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"X[{index[empty[0]]}] has no observed time step (all NaN). Each "
+            "sequence needs at least one observed step; drop such samples."
+        )
+    inner = np.flatnonzero(step_missing.sum(axis=1) != n_leading)
+    if inner.size:
+        raise ValueError(
+            f"X[{index[inner[0]]}] has a NaN step after an observed one. NaN may "
+            "only fill leading steps (padding before the first observation); "
+            "impute missing values inside a sequence before the network."
+        )
+    return n_leading
 
 
 def check_target(estimator, X, y, *, dtype=FLOAT_DTYPES):

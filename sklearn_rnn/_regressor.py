@@ -194,7 +194,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         from its own states of torch's generators (the CPU's and the one
         device's it runs on), swapped in under a process-wide lock around
         what draws from them, so seeded fits with dropout or a custom module
-        run their forward passes one at a time.
+        run their forward passes one at a time. On the CPU, networks with
+        enough work per batch choose their thread count by timing their
+        batches (never more than ``torch.get_num_threads()``); LSTM gradients
+        round differently on one and on two threads, so two such fits agree
+        to float32 rounding (about 1e-7), and exactly under
+        ``torch.set_num_threads(1)``. Smaller networks always train on one
+        thread and repeat exactly.
 
     verbose : int, default=0
         0: silent; 1: a progress bar over epochs with the losses; 2: also a

@@ -2,10 +2,12 @@
 threads, default dtype, and the optimizer built for the device."""
 
 import inspect
+import os
 import threading
 import warnings
 from contextlib import contextmanager
 from numbers import Integral
+from types import MethodType
 
 import torch
 from sklearn.utils import check_random_state
@@ -123,17 +125,81 @@ def optimizer_params(optimizer, device, weight_decay):
     return params
 
 
+# Whether torch has a fused kernel for (optimizer, device type), found once per
+# process.
+_FUSED = {}
+
+
 def fused_optimizer(optimizer, device):
     """``optimizer__fused=True`` where this torch has a fused Adam/AdamW kernel for
     ``device`` (on the CPU since torch 2.4): the same update in one kernel instead
-    of a dozen small ones per parameter tensor."""
+    of a dozen small ones per parameter tensor, 2.6 to 3.3 times faster per step
+    than torch's default (for-each or per-tensor) update for LSTMs of hidden 16
+    to 256 on the CPU (benchmarks/README.md)."""
     if optimizer not in (torch.optim.Adam, torch.optim.AdamW):
         return {}
-    try:
-        optimizer([torch.zeros(1, device=device, requires_grad=True)], fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return {}
-    return {"optimizer__fused": True}
+    key = (optimizer, torch.device(device).type)
+    if key not in _FUSED:
+        try:
+            eager_optimizer(
+                optimizer, [torch.zeros(1, device=device, requires_grad=True)], fused=True
+            )
+            _FUSED[key] = True
+        except (RuntimeError, TypeError, ValueError):
+            _FUSED[key] = False
+    return {"optimizer__fused": True} if _FUSED[key] else {}
+
+
+# The wrappers torch.optim puts around Optimizer methods so that torch.compile
+# does not trace into them. Each imports torch._dynamo on its first call: about
+# 800 modules and 1.4 s, paid by the first fit of every process (every joblib
+# worker). Called eagerly, as fit calls them, a wrapper only forwards to the
+# function it wraps.
+# Named by (file, function) of their code: functools.wraps gives a wrapper the
+# name of what it wraps.
+_DYNAMO_WRAPPERS = {("_compile.py", "inner"), ("optimizer.py", "_use_grad")}
+_HOOK_WRAPPER = {("optimizer.py", "wrapper")}
+
+
+def _unwrapped(function, wrappers):
+    while hasattr(function, "__wrapped__"):
+        code = getattr(function, "__code__", None)
+        if code is None or (os.path.basename(code.co_filename), code.co_name) not in wrappers:
+            break
+        function = function.__wrapped__
+    return function
+
+
+def eager_optimizer(optimizer, *args, **kwargs):
+    """``optimizer(*args, **kwargs)``, a torch optimizer of exactly that class,
+    whose methods skip the wrappers that import ``torch._dynamo``.
+
+    The instance's ``add_param_group``, ``zero_grad``, ``state_dict``,
+    ``load_state_dict`` and ``step`` are the functions under those wrappers,
+    bound to it; ``step`` keeps the optimizer's hooks and runs without
+    gradients, as torch's own wrapper does. Where this torch's methods are not
+    wrapped that way, they are left as they are. A pickled or copied optimizer
+    carries only its state and gets torch's methods back.
+    """
+    instance = optimizer.__new__(optimizer)
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        method = getattr(optimizer, name)
+        plain = _unwrapped(method, _DYNAMO_WRAPPERS)
+        if plain is not method:
+            setattr(instance, name, MethodType(plain, instance))
+    optimizer.__init__(instance, *args, **kwargs)
+    # __init__ has put the hooks around the class's step.
+    hooked = optimizer.step
+    plain = _unwrapped(_unwrapped(hooked, _HOOK_WRAPPER), _DYNAMO_WRAPPERS)
+    hook = getattr(torch.optim.Optimizer, "profile_hook_step", None)
+    if plain is not hooked and hook is not None:
+
+        def step(self, closure=None):
+            with torch.set_grad_enabled(self.defaults.get("differentiable", False)):
+                return plain(self, closure)
+
+        instance.step = MethodType(hook(step), instance)
+    return instance
 
 
 def accepts(function, name):
@@ -250,9 +316,224 @@ def temporarily(get, set_, value):
         set_(before)
 
 
-def thread_policy(n_threads):
-    """Run with ``n_threads`` intra-op threads (None: as set), then restore."""
-    return temporarily(torch.get_num_threads, torch.set_num_threads, n_threads)
+def row_tile(device):
+    """The rows a prediction batch of the built-in network is padded to a
+    multiple of, on ``device``, so that each row's prediction does not depend
+    on the rows batched with it.
+
+    Matrix kernels round the rows of a partial register tile differently from
+    those of whole ones. On AVX2 CPUs every multiple of 4 rows gave the same
+    outputs as any other, for RNN, LSTM and GRU, hidden 1 to 200, 1 or 2
+    layers, one or two directions, on 1 or 2 threads (benchmarks/README.md),
+    so a one-window prediction runs 4 rows, not 16 (1.2 times the cost of one
+    row instead of 2.5 there). Elsewhere, not measured that way, it stays 16.
+    """
+    if _on_cpu(device) and _cpu_capability() == "AVX2":
+        return 4
+    return 16
+
+
+def _on_cpu(device):
+    return str(device).partition(":")[0] == "cpu"
+
+
+_CAPABILITY = []
+
+
+def _cpu_capability():
+    if not _CAPABILITY:
+        _CAPABILITY.append(torch.backends.cpu.get_cpu_capability())
+    return _CAPABILITY[0]
+
+
+# The fits and predictions of sklearn_rnn running now in this process's
+# threads (joblib's threading backend, dask's threads, the user's own).
+_RUNNING = [0]
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextmanager
+def threads_restored():
+    """Run the block, then give torch back the intra-op thread count it had (a
+    :class:`ThreadChooser` changes it between steps). The block counts as
+    running for :func:`running_beside`."""
+    before = torch.get_num_threads()
+    with _RUNNING_LOCK:
+        _RUNNING[0] += 1
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING[0] -= 1
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def running_beside():
+    """Whether another fit or prediction of sklearn_rnn runs in another thread
+    of this process now (inside a :func:`threads_restored` block, this one
+    counts itself)."""
+    return _RUNNING[0] > 1
+
+
+# Below this much arithmetic per step (parameters x rows x time steps; an
+# LSTM of hidden 32 on batches of 64 windows of 30 steps of 4 features is 9.4
+# million), a second thread gains at most about 15 % on an idle machine, while
+# a busy one makes every step several times slower: such steps run on one
+# thread, without timing, so that small fits (the test suite's, scikit-learn's
+# estimator checks) repeat bit for bit (benchmarks/README.md).
+TUNED_WORK = 1 << 24
+# Nor are fewer steps than this timed: one trial step on a count that the load
+# makes many times slower would cost more than more threads could win back.
+TUNED_STEPS = 64
+
+
+def thread_chooser(work, device, steps):
+    """The :class:`ThreadChooser` for ``steps`` steps of ``work`` (parameters x
+    rows x time steps) each on ``device``, or None off the CPU (torch's setting
+    is left as it is there)."""
+    if not _on_cpu(device):
+        return None
+    timed = work >= TUNED_WORK and steps >= TUNED_STEPS
+    return ThreadChooser(torch.get_num_threads() if timed else 1)
+
+
+def _median(values):
+    # The statistics module costs more to import than all of this file.
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+class ThreadChooser:
+    """Chooses torch's intra-op thread count for a run of similar steps
+    (training batches, prediction chunks) by timing the steps themselves.
+
+    It starts on one thread, and never uses more than ``most`` (torch's own
+    setting: ``torch.set_num_threads``, ``OMP_NUM_THREADS`` or torch's
+    default). One thread is close to the best for small recurrent networks on
+    an idle machine, and many times faster than two when another process holds
+    a core. Then it tries the next count up (doubling, up to ``most``) on
+    alternate steps, so that a change in the machine's load shifts both sides
+    alike, and keeps it only if its steps are measurably faster. A count that
+    lost is tried again later, as is the count below the choice, less often
+    the more it lost by, so that such trials cost about 1 % of the steps; a
+    step time that moves by half (the load changed) brings the next trial
+    forward. The first step at each count is not compared (it sets up kernels).
+
+    While another fit or prediction of sklearn_rnn runs in another thread of
+    the process (:func:`running_beside`), every step runs on one thread and
+    nothing is compared: torch's thread pools belong to the calling threads,
+    so two fits on two threads each would ask for twice the cores.
+
+    Call :meth:`next` for the count to run the next step with, then
+    :meth:`record` with its duration.
+    """
+
+    SAMPLES = 3  # timed steps per side of a comparison
+    MARGIN = 0.03  # more threads must be at least this much faster
+    CLEAR_LOSS = 1.5  # a step this much slower ends a trial at once
+    WARM_LOSS = 8.0  # ...and a first step (setting up kernels) this much slower
+    FIRST_WAIT = 16  # steps before a losing count is tried again
+    LONGEST_WAIT = 1024  # ...when it lost by little, however often
+    BUDGET = 0.01  # the share of the steps that trials of a loser may cost
+
+    def __init__(self, most):
+        most = max(1, int(most))
+        counts = [1]
+        while counts[-1] * 2 < most:
+            counts.append(counts[-1] * 2)
+        if counts[-1] != most:
+            counts.append(most)
+        self.counts = counts
+        self.current = 0
+        self.recent = []  # the last timed steps at the current count
+        self.level = None  # their median when the count was last compared
+        self.trial = None  # the index of the count on trial
+        self.trial_turn = False
+        self.samples = {}
+        self.warm = set()
+        self.wait = [0] * len(counts)
+        self.misses = [0] * len(counts)
+        self.shared = False  # whether the last step ran on one thread beside other fits
+
+    @property
+    def choice(self):
+        """The count chosen so far."""
+        return self.counts[self.current]
+
+    def _turn(self):
+        return self.trial if self.trial is not None and self.trial_turn else self.current
+
+    def next(self):
+        """The thread count for the next step."""
+        self.shared = len(self.counts) > 1 and running_beside()
+        return 1 if self.shared else self.counts[self._turn()]
+
+    def record(self, seconds, comparable=True):
+        """The duration of the step just run at :meth:`next`'s count;
+        ``comparable=False`` for a step of another size (it is not compared)."""
+        if len(self.counts) == 1 or self.shared:
+            return
+        index = self._turn()
+        first = index not in self.warm
+        self.warm.add(index)
+        if not comparable:
+            return
+        if self.trial is None:
+            if not first:
+                self._settled(seconds)
+            return
+        reference = _median(self.samples[self.current] or self.recent)
+        if first:
+            if index == self.trial and seconds > self.WARM_LOSS * reference:
+                self._end_trial(False, seconds / reference)
+            return
+        self.samples[index].append(seconds)
+        if index == self.trial and seconds > self.CLEAR_LOSS * reference:
+            self._end_trial(False, seconds / reference)
+            return
+        self.trial_turn = not self.trial_turn
+        if min(len(v) for v in self.samples.values()) >= self.SAMPLES:
+            tried = _median(self.samples[self.trial])
+            current = _median(self.samples[self.current])
+            bar = 1 - self.MARGIN if self.trial > self.current else 1 + self.MARGIN
+            accept = tried < bar * current
+            self._end_trial(accept, current / tried if accept else tried / current)
+
+    def _settled(self, seconds):
+        self.recent = [*self.recent[-(self.SAMPLES - 1) :], seconds]
+        self.wait = [w - 1 for w in self.wait]
+        if len(self.recent) == self.SAMPLES:
+            typical = _median(self.recent)
+            if self.level is None:
+                self.level = typical
+            elif not self.level / self.CLEAR_LOSS < typical < self.CLEAR_LOSS * self.level:
+                # The load changed: what lost before may win now.
+                self.level = typical
+                self.wait = [0] * len(self.wait)
+        for index in (self.current + 1, self.current - 1):
+            if 0 <= index < len(self.counts) and self.wait[index] <= 0:
+                self.trial = index
+                self.trial_turn = True
+                self.samples = {index: [], self.current: []}
+                return
+
+    def _end_trial(self, accept, ratio):
+        # The loser's next trial waits until the steps it costs, should it
+        # lose by as much again, are at most BUDGET of the steps in between.
+        loser = self.current if accept else self.trial
+        cost = (len(self.samples[self.trial]) + 1) * max(0.0, ratio - 1)
+        self.misses[loser] += 1
+        backoff = min(self.FIRST_WAIT * 2 ** (self.misses[loser] - 1), self.LONGEST_WAIT)
+        self.wait[loser] = max(backoff, cost / self.BUDGET)
+        if accept:
+            self.misses[self.trial] = 0
+            self.current = self.trial
+        self.recent = self.samples[self.current][-self.SAMPLES :] or self.recent
+        if self.samples[self.current]:
+            self.level = _median(self.samples[self.current])
+        self.trial = None
 
 
 def default_dtype(dtype):

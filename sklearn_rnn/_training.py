@@ -11,6 +11,7 @@ reduced per sample, whatever shape the criterion returns.
 import copy
 import math
 import sys
+import time
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.history import History
 
 from ._inputs import observed_lengths, token_lengths
+from ._runtime import OPTIMIZERS, eager_optimizer, thread_chooser
 
 # Length-bucketed training batches (token ids): each epoch's shuffled rows are
 # cut into pools of this many batches, each pool sorted by length before it is
@@ -68,26 +70,36 @@ class SequenceData(torch.utils.data.Dataset):
             tensor=None if self.tensor is None else self.tensor[rows],
         )
 
-    def batch(self, index):
-        """One batch ``(Xi, y)`` from an index array or slice (see the module's doc)."""
-        lengths = torch.from_numpy(np.ascontiguousarray(self.lengths[index]))
+    def batch(self, index, fill=0):
+        """One batch ``(Xi, y)`` from an index array or slice (see the module's
+        doc), with ``fill`` more rows of zeros (full-length sequences) after it."""
+        lengths = self.lengths[index]
+        padded = self.padded and int(lengths.min()) < self.X.shape[1]
+        if fill:
+            lengths = np.concatenate([lengths, np.full(fill, self.X.shape[1], lengths.dtype)])
+        lengths = torch.from_numpy(np.ascontiguousarray(lengths))
         if self.tensor is not None:
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index).to(self.tensor.device, non_blocking=True)
             Xb = self.tensor[index]
+            if fill:
+                Xb = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
         else:
             Xb = self.X[index]
-            if Xb.dtype.kind in "iu":
-                dtype = np.int64
+            dtype = np.int64 if Xb.dtype.kind in "iu" else np.float32
+            if fill:
+                whole = np.zeros((len(Xb) + fill, *Xb.shape[1:]), dtype=dtype)
+                whole[: len(Xb)] = Xb
+                Xb = whole
             else:
-                dtype = np.float32
-                if self.padded and int(lengths.min()) < Xb.shape[1]:
-                    # Padding steps reach the network as zeros (and are skipped
-                    # by the built-in module); NaN is only ever leading padding.
-                    Xb = np.nan_to_num(Xb, nan=0.0, copy=not isinstance(index, np.ndarray))
-            Xb = np.ascontiguousarray(Xb, dtype=dtype)
-            if not Xb.flags.writeable:
-                Xb = Xb.copy()
+                Xb = np.ascontiguousarray(Xb, dtype=dtype)
+                # torch needs a writable array, and the padding is zeroed in place.
+                if not Xb.flags.writeable or (padded and np.may_share_memory(Xb, self.X)):
+                    Xb = Xb.copy()
+            if padded:
+                # Padding steps reach the network as zeros (and are skipped by
+                # the built-in module); NaN is only ever leading padding.
+                np.nan_to_num(Xb, nan=0.0, copy=False)
             Xb = torch.from_numpy(Xb)
             if isinstance(index, np.ndarray):
                 index = torch.from_numpy(index)
@@ -230,7 +242,9 @@ class SequenceNet(NeuralNet):
     ``forward`` takes ``lengths``), ``n_outputs`` (set for custom modules,
     whose output shape is then checked every batch), and ``random_draws`` (a
     context manager factory bracketing each training forward pass, for
-    modules that draw random numbers there, see ``_runtime.TorchRandom``).
+    modules that draw random numbers there, see ``_runtime.TorchRandom``),
+    and ``thread_chooser`` (the :class:`._runtime.ThreadChooser` of the
+    training under way, see :class:`ThreadTuning`).
 
     ``predict``, ``predict_proba``, ``forward`` and ``fit`` also take plain
     arrays or tensors, as skorch nets do (see :meth:`get_dataset`); ``predict``
@@ -245,6 +259,7 @@ class SequenceNet(NeuralNet):
     # A _normalization.WindowNorm on the net's device, or None.
     window_norm = None
     random_draws = None
+    thread_chooser = None
 
     def get_dataset(self, X, y=None):
         """``X`` as :class:`SequenceData`: a SequenceData (or any Dataset) as it
@@ -275,10 +290,20 @@ class SequenceNet(NeuralNet):
 
     def get_default_callbacks(self):
         return [
+            ("sklearn_rnn_threads", ThreadTuning()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """skorch's optimizer, built so that the first fit in a process does not
+        import torch._dynamo (see :func:`._runtime.eager_optimizer`)."""
+        if self.optimizer not in OPTIMIZERS.values() or triggered_directly is not None:
+            return super().initialize_optimizer(triggered_directly)
+        args, kwargs = self.get_params_for_optimizer("optimizer", self.get_all_learnable_params())
+        self.optimizer_ = eager_optimizer(self.optimizer, *args, **kwargs)
+        return self
 
     def infer(self, x, **fit_params):
         X = x["X"].to(self.device, non_blocking=True)
@@ -382,6 +407,63 @@ class SequenceNet(NeuralNet):
         # 100 us a call); every epoch sets the mode it needs.
         self.module_.eval()
         return self
+
+
+def n_parameters(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def training_threads(net, data, rows, epochs):
+    """The :class:`._runtime.ThreadChooser` for training ``net`` on ``data``
+    in batches of ``rows`` for at most ``epochs`` epochs (early stopping may
+    end it sooner), or None off the CPU."""
+    if not len(data):
+        return None
+    work = n_parameters(net.module_) * rows * data.X.shape[1]
+    steps = math.ceil(len(data) / rows) * epochs
+    return thread_chooser(work, net.device, steps)
+
+
+def prediction_threads(net, data, rows):
+    """The :class:`._runtime.ThreadChooser` for predicting ``data`` in chunks
+    of ``rows``: one thread, untimed, for a single chunk."""
+    steps = -(-len(data) // rows)
+    work = 0 if steps == 1 else rows * data.X.shape[1] * n_parameters(net.module_)
+    return thread_chooser(work, net.device, steps)
+
+
+class ThreadTuning(Callback):
+    """Runs each training batch at the thread count that the net's
+    ``thread_chooser`` (a :class:`._runtime.ThreadChooser`, set by the
+    estimator; None leaves torch's setting alone) picks from the batches'
+    durations, and gives torch back the setting it had when training began."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.before_ = torch.get_num_threads()
+        self.chooser_ = getattr(net, "thread_chooser", None)
+        if self.chooser_ is not None:
+            # Every batch but an epoch's last has this many rows.
+            self.rows_ = min(net.batch_size, len(X))
+            self._set_threads()
+
+    def _set_threads(self):
+        count = self.chooser_.next()
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training and self.chooser_ is not None:
+            self._set_threads()
+            self.start_ = time.perf_counter()
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training and self.chooser_ is not None:
+            seconds = time.perf_counter() - self.start_
+            self.chooser_.record(seconds, comparable=len(batch[0]["lengths"]) == self.rows_)
+
+    def on_train_end(self, net, **kwargs):
+        if torch.get_num_threads() != self.before_:
+            torch.set_num_threads(self.before_)
 
 
 def ridge_loo(Z, goal, n_alphas=13):
@@ -489,13 +571,15 @@ def _tensor_tree(obj):
     return obj
 
 
-def infer_batches(net, data, rows, tile=None):
+def infer_batches(net, data, rows, tile=None, threads=None):
     """The module's outputs for all of ``data``, ``rows`` sequences at a time,
     as a float64 array, in inference mode.
 
     With ``tile``, each batch is padded to a multiple of ``tile`` rows: matrix
     kernels round the rows of a partial tile differently, and whole tiles make
-    each row's output independent of the rows it is batched with.
+    each row's output independent of the rows it is batched with. With
+    ``threads`` (a :class:`._runtime.ThreadChooser`), each batch runs at the
+    thread count it picks; the caller restores torch's setting.
     """
     module = net.module_
     training = module.training
@@ -505,17 +589,22 @@ def infer_batches(net, data, rows, tile=None):
     try:
         with torch.inference_mode():
             for start in range(0, len(data), rows):
-                Xi, _ = data.batch(slice(start, start + rows))
-                n = len(Xi["lengths"])
-                if tile and n % tile:
-                    fill = tile - n % tile
-                    Xb, lb = Xi["X"], Xi["lengths"]
-                    Xi["X"] = torch.cat([Xb, Xb.new_zeros((fill, *Xb.shape[1:]))])
-                    Xi["lengths"] = torch.cat([lb, lb.new_full((fill,), Xb.shape[1])])
-                chunk = net.infer(Xi)[:n].cpu().numpy()
-                if out is None:
-                    out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
-                out[start : start + n] = chunk
+                n = min(rows, len(data) - start)
+                if threads is not None:
+                    count = threads.next()
+                    if torch.get_num_threads() != count:
+                        torch.set_num_threads(count)
+                    began = time.perf_counter()
+                Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
+                chunk = net.infer(Xi).cpu().numpy()[:n]
+                if n == len(data):
+                    out = chunk.astype(np.float64)
+                else:
+                    if out is None:
+                        out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
+                    out[start : start + n] = chunk
+                if threads is not None:
+                    threads.record(time.perf_counter() - began, comparable=n == rows)
     finally:
         if training:
             module.train()

@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.utils import compute_sample_weight
+from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_rnn import RNNClassifier
@@ -492,3 +493,59 @@ def test_clone_keeps_parameters_and_drops_the_fit(order_model):
     copy = clone(order_model)
     assert copy.get_params() == order_model.get_params()
     assert not hasattr(copy, "classes_")
+
+
+class ThreadsSeen(Callback):
+    """torch's intra-op thread count during every training batch."""
+
+    def initialize(self):
+        self.counts_ = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.counts_.append(torch.get_num_threads())
+
+
+@pytest.fixture
+def restore_torch_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("setting", [1, 2])
+def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch_threads):
+    # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK),
+    # as for the regressor: the classifier trains through the same base.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1216, 30, 4)).astype(np.float32)
+    y = np.where(X[:, -1, 0] > 0, "up", "down")
+    torch.set_num_threads(setting)
+    probe = ThreadsSeen()
+    model = RNNClassifier(
+        hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
+    ).fit(X, y)
+    assert torch.get_num_threads() == setting
+    assert len(probe.counts_) == 2 * 19
+    assert set(probe.counts_) <= set(range(1, setting + 1))
+    assert probe.counts_[0] == 1  # one thread first: never slower than torch's default
+    seen = []
+    model.module_.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    proba = model.predict_proba(np.concatenate([X] * 15))
+    assert len(seen) > 1 and set(seen) <= set(range(1, setting + 1))
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert torch.get_num_threads() == setting
+
+
+def test_small_fits_run_on_one_thread_and_repeat_exactly(restore_torch_threads):
+    torch.set_num_threads(2)
+    X, y = spike_and_dip(n=120)
+    fits = []
+    for _ in range(2):
+        probe = ThreadsSeen()
+        model = RNNClassifier(**QUICK, callbacks=[probe]).set_params(max_epochs=3)
+        fits.append(model.fit(X, y).predict_proba(X))
+        assert set(probe.counts_) == {1}
+    assert_array_equal(fits[0], fits[1])
+    assert torch.get_num_threads() == 2

@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 import joblib
@@ -1401,3 +1402,251 @@ def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell, padded, bi
     full = model.predict(X)
     for rows in [slice(0, 1), slice(3, 4), slice(5, 12), slice(7, 40), slice(44, 45)]:
         assert_array_equal(model.predict(X[rows]), full[rows])
+
+
+# ------------------------------------------------------ threads and start-up
+
+
+def drive(chooser, seconds, steps):
+    """Run ``chooser`` over ``steps`` steps whose duration at ``count`` threads
+    is ``seconds(count, step)``; the counts it ran them with."""
+    used = []
+    for step in range(steps):
+        count = chooser.next()
+        used.append(count)
+        chooser.record(seconds(count, step))
+    return used
+
+
+def test_thread_chooser_keeps_more_threads_only_where_they_are_faster():
+    from sklearn_rnn._runtime import ThreadChooser
+
+    # Two threads a third faster (an idle machine, a wide network): chosen
+    # after a few comparison steps and kept.
+    used = drive(ThreadChooser(2), lambda n, _: {1: 3.0, 2: 2.0}[n], 400)
+    assert used[0] == 1
+    assert used[20:].count(2) >= 0.97 * len(used[20:])
+    # Two threads much slower (another process on the second core): tried on
+    # two steps (a first one and a timed one), then seldom.
+    used = drive(ThreadChooser(2), lambda n, _: {1: 1.0, 2: 3.7}[n], 2000)
+    assert used[:2] == [1, 1] and used[2:50].count(2) <= 2
+    assert sum(3.7 - 1 for n in used if n == 2) <= 0.03 * len(used)
+    # No gain: one thread, leaving the other core to other work.
+    used = drive(ThreadChooser(2), lambda n, _: 1.0, 1000)
+    assert used[100:].count(1) >= 0.9 * len(used[100:])
+    # Never more than torch's setting; the best of several counts is found.
+    used = drive(ThreadChooser(6), lambda n, _: {1: 4.0, 2: 2.2, 4: 1.5, 6: 1.9}[n], 400)
+    assert max(used) == 6 and set(used) == {1, 2, 4, 6}
+    assert used[100:].count(4) >= 0.9 * len(used[100:])
+    assert set(drive(ThreadChooser(1), lambda n, _: 1.0, 50)) == {1}
+
+
+def test_thread_chooser_follows_a_change_of_load():
+    from sklearn_rnn._runtime import ThreadChooser
+
+    # Two threads win until another job takes the second core at step 300.
+    used = drive(ThreadChooser(2), lambda n, t: {1: 1.0, 2: 0.6 if t < 300 else 3.0}[n], 700)
+    assert used[100:300].count(2) >= 190
+    assert used[400:].count(1) >= 290
+    # A step of another size (an epoch's last batch) is not compared.
+    chooser = ThreadChooser(2)
+    for _ in range(20):
+        chooser.next()
+        chooser.record(100.0, comparable=False)
+    assert chooser.choice == 1
+    drive(chooser, lambda n, _: {1: 1.0, 2: 0.5}[n], 30)
+    assert chooser.choice == 2
+
+
+def test_thread_chooser_uses_one_thread_while_other_fits_run_in_threads():
+    from sklearn_rnn._runtime import ThreadChooser, threads_restored
+
+    # torch's thread pools belong to the calling threads: two fits in two
+    # threads of one process, each on two threads, would ask for four cores.
+    # While another runs (inside threads_restored, as every fit and predict
+    # is), steps run on one thread and are not compared, however fast two
+    # would be alone.
+    chooser = ThreadChooser(2)
+    seen = threading.Event()
+    done = threading.Event()
+
+    def other_fit():
+        with threads_restored():
+            seen.set()
+            done.wait(10)
+
+    other = threading.Thread(target=other_fit)
+    other.start()
+    try:
+        assert seen.wait(10)
+        with threads_restored():
+            used = drive(chooser, lambda n, _: {1: 1.0, 2: 0.3}[n], 200)
+        assert set(used) == {1} and chooser.choice == 1
+    finally:
+        done.set()
+        other.join()
+    # Alone again: two threads are tried and kept.
+    with threads_restored():
+        used = drive(chooser, lambda n, _: {1: 1.0, 2: 0.3}[n], 100)
+    assert used[50:].count(2) >= 45
+
+
+class ThreadsSeen(Callback):
+    """torch's intra-op thread count during every training batch."""
+
+    def initialize(self):
+        self.counts_ = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.counts_.append(torch.get_num_threads())
+
+
+@pytest.fixture
+def restore_torch_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("setting", [1, 2])
+def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch_threads):
+    # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK).
+    rng = np.random.default_rng(0)
+    X = SequenceWindower(window=30).fit_transform(rng.normal(size=(1200, 4)).astype("float32"))
+    y = rng.normal(size=1200)
+    torch.set_num_threads(setting)
+    probe = ThreadsSeen()
+    model = RNNRegressor(
+        hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
+    ).fit(X, y)
+    assert torch.get_num_threads() == setting
+    assert len(probe.counts_) == 2 * 19
+    assert set(probe.counts_) <= set(range(1, setting + 1))
+    assert probe.counts_[0] == 1  # one thread first: never slower than torch's default
+    seen = []
+    model.module_.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    model.predict(np.concatenate([X] * 15))  # 18,000 windows: 67 timed chunks
+    assert len(seen) == 67 and set(seen) <= set(range(1, setting + 1))
+    assert torch.get_num_threads() == setting
+
+
+def test_small_fits_run_on_one_thread_and_repeat_exactly(restore_torch_threads):
+    torch.set_num_threads(2)
+    X, y = sine_windows(n=300)
+    fits = []
+    for _ in range(2):
+        probe = ThreadsSeen()
+        model = RNNRegressor(hidden_size=16, max_epochs=5, random_state=0, callbacks=[probe])
+        fits.append(model.fit(X, y).predict(X))
+        assert set(probe.counts_) == {1}
+    assert_array_equal(fits[0], fits[1])
+    assert torch.get_num_threads() == 2
+
+
+def test_predictions_do_not_depend_on_torch_threads(restore_torch_threads, monkeypatch):
+    # A large predict may run some chunks on two threads: each row's
+    # prediction is the same as on one thread. (Every predict here is timed.)
+    from sklearn_rnn import _runtime
+
+    monkeypatch.setattr(_runtime, "TUNED_STEPS", 2)
+    monkeypatch.setattr(_runtime, "TUNED_WORK", 1)
+    rng = np.random.default_rng(0)
+    X = SequenceWindower(window=30).fit_transform(rng.normal(size=(3000, 4)).astype("float32"))
+    for cell in ["lstm", "gru", "rnn"]:
+        model = RNNRegressor(cell=cell, hidden_size=64, max_epochs=1, random_state=0)
+        model.fit(X[:200], rng.normal(size=200))
+        torch.set_num_threads(1)
+        one = model.predict(X)
+        torch.set_num_threads(2)
+        assert_array_equal(model.predict(X), one)
+        assert_array_equal(model.predict(X[-5:]), one[-5:])
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
+def test_optimizers_step_as_torch_does(name):
+    from sklearn_rnn._runtime import OPTIMIZERS, eager_optimizer
+
+    cls = OPTIMIZERS[name]
+    torch.manual_seed(0)
+    ours_net = nn.LSTM(3, 8)
+    torch_net = nn.LSTM(3, 8)
+    torch_net.load_state_dict(ours_net.state_dict())
+    ours = eager_optimizer(cls, ours_net.parameters(), lr=0.01)
+    theirs = cls(torch_net.parameters(), lr=0.01)
+    hooked = []
+    ours.register_step_post_hook(lambda *_: hooked.append(1))
+    for _ in range(4):
+        x = torch.randn(5, 2, 3)
+        for net, optimizer in [(ours_net, ours), (torch_net, theirs)]:
+            optimizer.zero_grad()
+            net(x)[0].square().sum().backward()
+            optimizer.step()
+    for a, b in zip(ours_net.parameters(), torch_net.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert type(ours) is cls and hooked == [1] * 4
+    assert str(ours.state_dict()) == str(theirs.state_dict())
+    scheduler = torch.optim.lr_scheduler.StepLR(ours, step_size=1, gamma=0.5)
+    ours.step()
+    scheduler.step()
+    assert ours.param_groups[0]["lr"] == 0.005
+    # A pickled optimizer carries its state only, and gets torch's methods back.
+    again = pickle.loads(pickle.dumps(ours))
+    assert type(again) is cls and "step" not in vars(again)
+
+
+def test_first_fit_in_a_process_does_not_import_dynamo():
+    # torch.optim's wrappers import torch._dynamo (about 1.4 s) on their first
+    # call; fit, predict, a warm start and early stopping never call them.
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from sklearn_rnn import RNNRegressor
+        X = np.random.default_rng(0).normal(size=(60, 5, 2))
+        y = X[:, -1, 0]
+        for optimizer in ["adam", "adamw", "sgd", "rmsprop"]:
+            model = RNNRegressor(hidden_size=4, max_epochs=3, optimizer=optimizer,
+                                 early_stopping=True, max_grad_norm=1.0, warm_start=True)
+            model.fit(X, y).fit(X, y).partial_fit(X, y)
+            model.predict(X)
+        print("torch._dynamo" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_padding_scan_memory_is_bounded_by_a_block(dtype):
+    import tracemalloc
+
+    from sklearn_rnn._inputs import SCAN_ELEMENTS, observed_lengths
+
+    def scanned(X):
+        tracemalloc.start()
+        try:
+            lengths = observed_lengths(X)
+            return lengths, tracemalloc.get_traced_memory()[1] - lengths.nbytes
+        finally:
+            tracemalloc.stop()
+
+    rng = np.random.default_rng(0)
+    bound = 4 * SCAN_ELEMENTS * np.dtype(dtype).itemsize
+    # The windower's view: 40,000 windows span 1.3 MB (2.6 MB as float64), and
+    # would take 38 MB (77 MB) copied; padding in the first 29 only.
+    windows = SequenceWindower(window=30).fit_transform(rng.normal(size=(40_000, 8)).astype(dtype))
+    lengths, extra = scanned(windows)
+    assert_array_equal(lengths[:30], np.arange(1, 31))
+    assert (lengths[30:] == 30).all()
+    assert extra < bound
+    # Padding throughout: what the scan holds does not grow with the input.
+    for n in (10_000, 40_000):
+        X = rng.normal(size=(n, 30, 8)).astype(dtype)
+        X[::3, :5] = np.nan
+        lengths, extra = scanned(X)
+        assert (lengths[::3] == 25).all() and lengths.sum() == 30 * n - 5 * len(X[::3])
+        assert extra < bound

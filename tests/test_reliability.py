@@ -1352,7 +1352,7 @@ def test_dataframe_input_is_never_modified():
     [
         pytest.param(dict(), id="small"),
         pytest.param(dict(num_layers=2, dropout=0.5), id="dropout"),
-        # Wide enough that the one-thread policy for small networks does not apply.
+        # More parameters per step; the thread count is still set and given back.
         pytest.param(dict(hidden_size=160), id="wide"),
     ],
 )
