@@ -19,7 +19,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.utils import compute_sample_weight
-from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_rnn import RNNClassifier
@@ -495,34 +494,17 @@ def test_clone_keeps_parameters_and_drops_the_fit(order_model):
     assert not hasattr(copy, "classes_")
 
 
-class ThreadsSeen(Callback):
-    """torch's intra-op thread count during every training batch."""
-
-    def initialize(self):
-        self.counts_ = []
-        return self
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.counts_.append(torch.get_num_threads())
-
-
-@pytest.fixture
-def restore_torch_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("setting", [1, 2])
-def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch_threads):
+def test_fit_and_predict_use_at_most_torch_thread_setting(
+    setting, threads_seen, restore_torch_threads
+):
     # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK),
     # as for the regressor: the classifier trains through the same base.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1216, 30, 4)).astype(np.float32)
     y = np.where(X[:, -1, 0] > 0, "up", "down")
     torch.set_num_threads(setting)
-    probe = ThreadsSeen()
+    probe = threads_seen()
     model = RNNClassifier(
         hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
     ).fit(X, y)
@@ -538,12 +520,12 @@ def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch
     assert torch.get_num_threads() == setting
 
 
-def test_small_fits_run_on_one_thread_and_repeat_exactly(restore_torch_threads):
+def test_small_fits_run_on_one_thread_and_repeat_exactly(threads_seen, restore_torch_threads):
     torch.set_num_threads(2)
     X, y = spike_and_dip(n=120)
     fits = []
     for _ in range(2):
-        probe = ThreadsSeen()
+        probe = threads_seen()
         model = RNNClassifier(**QUICK, callbacks=[probe]).set_params(max_epochs=3)
         fits.append(model.fit(X, y).predict_proba(X))
         assert set(probe.counts_) == {1}

@@ -1491,33 +1491,16 @@ def test_thread_chooser_uses_one_thread_while_other_fits_run_in_threads():
     assert used[50:].count(2) >= 45
 
 
-class ThreadsSeen(Callback):
-    """torch's intra-op thread count during every training batch."""
-
-    def initialize(self):
-        self.counts_ = []
-        return self
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.counts_.append(torch.get_num_threads())
-
-
-@pytest.fixture
-def restore_torch_threads():
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("setting", [1, 2])
-def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch_threads):
+def test_fit_and_predict_use_at_most_torch_thread_setting(
+    setting, threads_seen, restore_torch_threads
+):
     # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK).
     rng = np.random.default_rng(0)
     X = SequenceWindower(window=30).fit_transform(rng.normal(size=(1200, 4)).astype("float32"))
     y = rng.normal(size=1200)
     torch.set_num_threads(setting)
-    probe = ThreadsSeen()
+    probe = threads_seen()
     model = RNNRegressor(
         hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
     ).fit(X, y)
@@ -1532,12 +1515,12 @@ def test_fit_and_predict_use_at_most_torch_thread_setting(setting, restore_torch
     assert torch.get_num_threads() == setting
 
 
-def test_small_fits_run_on_one_thread_and_repeat_exactly(restore_torch_threads):
+def test_small_fits_run_on_one_thread_and_repeat_exactly(threads_seen, restore_torch_threads):
     torch.set_num_threads(2)
     X, y = sine_windows(n=300)
     fits = []
     for _ in range(2):
-        probe = ThreadsSeen()
+        probe = threads_seen()
         model = RNNRegressor(hidden_size=16, max_epochs=5, random_state=0, callbacks=[probe])
         fits.append(model.fit(X, y).predict(X))
         assert set(probe.counts_) == {1}
