@@ -178,7 +178,7 @@ RIDGE_WINDOWS = {
 }
 RNN_WINDOWS = {"yearly": [11, 22], "monthly": [12, 24], "quarterly": [4, 8]}
 NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS = [2, 4, 8], [5, 10]
-HIDDEN = [16, 32]
+HIDDEN = [32, 64]  # the default, 64, and half of it
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
 
 
