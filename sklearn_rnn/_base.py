@@ -310,7 +310,7 @@ class BaseRNN(BaseEstimator):
                 net, data, min(self.batch_size, n_samples), epochs
             )
             if net.thread_chooser is not None:
-                torch.set_num_threads(net.thread_chooser.next())
+                net.thread_chooser.set_next()
             self._configure_net(net, fitted)
             if keep:
                 # A warm start trains on with the loss as it is now.
@@ -545,17 +545,17 @@ class BaseRNN(BaseEstimator):
         if not hasattr(self, "net_"):
             check_is_fitted(self)
         X, lengths, _ = check_sequences(self, X, reset=False)
+        order = None
         if X.dtype.kind in "iu":
             unseen = X >= self.n_tokens_
             if unseen.any():
                 # Ids the embedding has no row for are unknown tokens.
                 X = np.where(unseen, UNKNOWN_ID, X)
-        order = None
-        if X.dtype.kind in "iu" and len(lengths) and int(lengths.min()) < X.shape[1]:
-            # Token ids, in order of length: each batch is cut to its longest
-            # sequence, so similar lengths batched together cost their length.
-            order = np.argsort(lengths, kind="stable")
-            X, lengths = X[order], lengths[order]
+            if len(lengths) and int(lengths.min()) < X.shape[1]:
+                # In order of length: each batch is cut to its longest
+                # sequence, so similar lengths batched together cost their length.
+                order = np.argsort(lengths, kind="stable")
+                X, lengths = X[order], lengths[order]
         data = SequenceData(X, lengths)
         net = self.net_
         n_samples, n_steps = X.shape[:2]

@@ -470,6 +470,12 @@ class ThreadChooser:
         self.shared = len(self.counts) > 1 and running_beside()
         return 1 if self.shared else self.counts[self._turn()]
 
+    def set_next(self):
+        """Set torch's intra-op thread count to :meth:`next`'s."""
+        count = self.next()
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
+
     def record(self, seconds, comparable=True):
         """The duration of the step just run at :meth:`next`'s count;
         ``comparable=False`` for a step of another size (it is not compared)."""

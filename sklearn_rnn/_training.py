@@ -413,22 +413,27 @@ def n_parameters(module):
     return sum(p.numel() for p in module.parameters())
 
 
+def _step_work(net, data, rows):
+    """The arithmetic of one step of ``rows`` sequences of ``data``:
+    parameters x rows x time steps."""
+    return n_parameters(net.module_) * rows * data.X.shape[1]
+
+
 def training_threads(net, data, rows, epochs):
     """The :class:`._runtime.ThreadChooser` for training ``net`` on ``data``
     in batches of ``rows`` for at most ``epochs`` epochs (early stopping may
     end it sooner), or None off the CPU."""
     if not len(data):
         return None
-    work = n_parameters(net.module_) * rows * data.X.shape[1]
     steps = math.ceil(len(data) / rows) * epochs
-    return thread_chooser(work, net.device, steps)
+    return thread_chooser(_step_work(net, data, rows), net.device, steps)
 
 
 def prediction_threads(net, data, rows):
     """The :class:`._runtime.ThreadChooser` for predicting ``data`` in chunks
     of ``rows``: one thread, untimed, for a single chunk."""
     steps = -(-len(data) // rows)
-    work = 0 if steps == 1 else rows * data.X.shape[1] * n_parameters(net.module_)
+    work = 0 if steps == 1 else _step_work(net, data, rows)
     return thread_chooser(work, net.device, steps)
 
 
@@ -436,34 +441,24 @@ class ThreadTuning(Callback):
     """Runs each training batch at the thread count that the net's
     ``thread_chooser`` (a :class:`._runtime.ThreadChooser`, set by the
     estimator; None leaves torch's setting alone) picks from the batches'
-    durations, and gives torch back the setting it had when training began."""
+    durations. The estimator gives torch its setting back after the fit
+    (:func:`._runtime.threads_restored`)."""
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.before_ = torch.get_num_threads()
         self.chooser_ = getattr(net, "thread_chooser", None)
         if self.chooser_ is not None:
             # Every batch but an epoch's last has this many rows.
             self.rows_ = min(net.batch_size, len(X))
-            self._set_threads()
-
-    def _set_threads(self):
-        count = self.chooser_.next()
-        if torch.get_num_threads() != count:
-            torch.set_num_threads(count)
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if training and self.chooser_ is not None:
-            self._set_threads()
+            self.chooser_.set_next()
             self.start_ = time.perf_counter()
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if training and self.chooser_ is not None:
             seconds = time.perf_counter() - self.start_
             self.chooser_.record(seconds, comparable=len(batch[0]["lengths"]) == self.rows_)
-
-    def on_train_end(self, net, **kwargs):
-        if torch.get_num_threads() != self.before_:
-            torch.set_num_threads(self.before_)
 
 
 def ridge_loo(Z, goal, n_alphas=13):
@@ -591,9 +586,7 @@ def infer_batches(net, data, rows, tile=None, threads=None):
             for start in range(0, len(data), rows):
                 n = min(rows, len(data) - start)
                 if threads is not None:
-                    count = threads.next()
-                    if torch.get_num_threads() != count:
-                        torch.set_num_threads(count)
+                    threads.set_next()
                     began = time.perf_counter()
                 Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
                 chunk = net.infer(Xi).cpu().numpy()[:n]
