@@ -204,6 +204,7 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
     )
     squares_in = np.zeros(n_features)
     squares_out = np.zeros(len(target_index))
+    weight_out = np.zeros(len(target_index))
     count_in = 0.0
     rows = max(1, FIT_ELEMENTS // (n_steps * n_features))
     for start in range(0, n_samples, rows):
@@ -215,9 +216,14 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
             tn = norm.targets(target, center, spread)
         squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
         count_in += float(lb.sum())
-        squares_out += (tn**2).sum(dim=0).numpy()
+        # Each window weighs as its error does once mapped back (its spread
+        # squared): a window of one or two observed steps has a spread near
+        # zero and a huge normalised target, which must not set the scale.
+        share = spread[:, norm.target_index] ** 2
+        squares_out += (share * tn**2).sum(dim=0).numpy()
+        weight_out += share.sum(dim=0).numpy()
     in_scale = np.sqrt(squares_in / max(count_in, 1.0))
-    out_scale = np.sqrt(squares_out / max(n_samples, 1))
+    out_scale = np.sqrt(squares_out / np.maximum(weight_out, 1e-300))
     # A feature constant within every window (or windows of one step) has
     # nothing to scale.
     in_scale[~(in_scale > 1e-12)] = 1.0

@@ -504,18 +504,38 @@ def least_squares_skip(net, data, index, target):
         goal = target(y.to(net.device), center, spread).double()
         Z = module.skip_inputs(X).double()
         weight = Xi.get("sample_weight")
-        share = Z.new_ones(len(Z)) if weight is None else weight.to(Z)
-        share = (share / share.sum()).unsqueeze(1)
-        # The intercept is the head's bias, which trains on with the network.
-        z_mean, goal_mean = (share * Z).sum(0), (share * goal).sum(0)
-        Z, goal = Z - z_mean, goal - goal_mean
-        if weight is not None:
-            root = weight.to(Z).sqrt().unsqueeze(1)
-            Z, goal = Z * root, goal * root
-        coef = ridge_loo(Z, goal)[0]
+        weight = Z.new_ones(len(Z)) if weight is None else weight.to(Z)
+        coef = Z.new_zeros(Z.shape[1], goal.shape[1])
+        intercept = goal.new_zeros(goal.shape[1])
+        if norm is None:
+            groups = [(torch.arange(goal.shape[1]), weight)]
+        else:
+            # The loss compares the outputs mapped back, where a window's
+            # error counts its spread times over: fit in those units. In the
+            # normalised ones, the few windows of one or two observed steps
+            # (spread nearly zero, normalised target huge) would outweigh
+            # all the others.
+            index = norm.target_index.cpu()
+            groups = [
+                (torch.nonzero(index == f).flatten(), weight * spread[:, f].double() ** 2)
+                for f in torch.unique(index).tolist()
+            ]
+        for columns, rows in groups:
+            coef[:, columns], intercept[columns] = _ridge_with_intercept(Z, goal[:, columns], rows)
         module.skip.weight.copy_(coef.T.to(module.skip.weight))
         module.head.weight.zero_()
-        module.head.bias.copy_((goal_mean - z_mean @ coef).to(module.head.bias))
+        # The intercept is the head's bias, which trains on with the network.
+        module.head.bias.copy_(intercept.to(module.head.bias))
+
+
+def _ridge_with_intercept(Z, goal, weight):
+    """Weighted ridge (:func:`ridge_loo`) of ``goal`` on ``Z`` with an
+    unpenalised intercept: ``(coef, intercept)``."""
+    share = (weight / weight.sum()).unsqueeze(1)
+    z_mean, goal_mean = (share * Z).sum(0), (share * goal).sum(0)
+    root = weight.sqrt().unsqueeze(1)
+    coef = ridge_loo((Z - z_mean) * root, (goal - goal_mean) * root)[0]
+    return coef, goal_mean - z_mean @ coef
 
 
 def network_state(net):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose
+from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -228,3 +229,25 @@ def test_time_series_split_cross_validation_runs_normalised():
     model = make_pipeline(StandardScaler(), SequenceWindower(6), RNNRegressor(**FAST))
     scores = cross_val_score(model, X, y, cv=TimeSeriesSplit(3))
     assert np.isfinite(scores).all()
+
+
+def test_least_squares_start_is_not_swayed_by_the_shortest_windows():
+    # The first rows of a fitted block are windows of one or two observed
+    # steps, whose spread is nearly zero: in normalised units their targets
+    # are huge. The skip's start must fit the windows as the loss weighs them.
+    t = np.arange(300.0)
+    rng = np.random.default_rng(0)
+    series = (50 + 0.4 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, t.size)
+    X, y = make_supervised(series)
+    windows = SequenceWindower(24).fit_transform(X)
+    start = RNNRegressor(window_norm="standard", lr=1e-12, max_epochs=1, random_state=0)
+    start.fit(windows, y)
+    rmse = np.sqrt(np.mean((start.predict(windows)[23:] - y[23:]) ** 2))
+    # A ridge on the whole windows, standardised the same way.
+    full = windows[23:, :, 0]
+    mean, spread = full.mean(axis=1, keepdims=True), full.std(axis=1, keepdims=True)
+    Z, target = (full - mean) / spread, (y[23:] - mean[:, 0]) / spread[:, 0]
+    ridge = RidgeCV(alphas=np.logspace(-4, 3, 30)).fit(Z, target)
+    fitted = ridge.predict(Z) * spread[:, 0] + mean[:, 0]
+    reference = np.sqrt(np.mean((fitted - y[23:]) ** 2))
+    assert rmse < 1.2 * reference
