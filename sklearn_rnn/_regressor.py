@@ -25,6 +25,11 @@ AUTO_SHARE = 0.05
 # sequences, when it has at most this many inputs (steps x features).
 LEAST_SQUARES_ROWS = 8192
 LEAST_SQUARES_INPUTS = 2048
+# ...at this share of that fit, and trains with the network: the recurrent
+# layers learn the rest of the structure, which forecast better than starting
+# at the whole fit, where they only overfit its residual, or at zero, where
+# the linear part is learned slowly (benchmarks/bench_accuracy.py).
+SKIP_START = 0.5
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
     "absolute_error": torch.nn.L1Loss,
@@ -62,14 +67,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     linear_skip : bool, default=True
         Add a linear map of the last steps (as many as the training sequences
         have) to the network's output: an autoregressive skip connection (as
-        in LSTNet). It is the ridge fit of the training rows (penalty chosen by
-        leave-one-out error, in closed form), fixed before training, and the
-        recurrent layers learn what it leaves, starting from a zero output: the
-        model begins as the best linear autoregression of its windows, and
-        fits the linear part of a problem that a recurrent layer alone needs
-        many epochs for. When the skip would have more than 2048 inputs
-        (steps x features), it starts at zero and is trained with the rest.
-        Ignored with a custom ``module``.
+        in LSTNet). It starts at half the ridge fit of the training rows
+        (penalty chosen by leave-one-out error, in closed form), with the
+        recurrent layers' output at zero, and trains with the network: the
+        model begins halfway to the best linear autoregression of its
+        windows, fits the linear part of a problem that a recurrent layer
+        alone needs many epochs for, and leaves the recurrent layers the rest
+        to learn (starting at the whole fit, they only overfitted its
+        residual). When the skip would have more than 2048 inputs (steps x
+        features), it starts at zero. Ignored with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
@@ -464,11 +470,6 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return y_train, y2.shape[1], fitted
 
     def _configure_net(self, net, fitted):
-        skip = self._fitted_skip(net)
-        if skip is not None:
-            # The least-squares skip is fitted, not trained: the recurrent
-            # layers learn what it leaves.
-            skip.weight.requires_grad_(False)
         stats = fitted["_window_stats"]
         net.window_norm = None
         if stats is not None:
@@ -510,8 +511,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
     def _fitted_skip(self, net):
-        """The built-in network's linear skip when it is the least-squares fit
-        (at most LEAST_SQUARES_INPUTS inputs), else None."""
+        """The built-in network's linear skip when it starts at the
+        least-squares fit (at most LEAST_SQUARES_INPUTS inputs), else None."""
         skip = getattr(net.module_, "skip", None) if self.module is None else None
         if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
             return None
@@ -525,7 +526,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         index = np.unique(rows.astype(np.int64))
         norm = net.window_norm
         if norm is None:
-            least_squares_skip(net, data, index, lambda y, center, spread: y)
+            least_squares_skip(net, data, index, lambda y, center, spread: y, SKIP_START)
         else:
             least_squares_skip(
                 net,
@@ -534,6 +535,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 lambda y, center, spread: norm.targets(
                     y * norm.y_scale + norm.y_mean, center, spread
                 ),
+                SKIP_START,
             )
 
     def _target_index(self, n_features, n_outputs):

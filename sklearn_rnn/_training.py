@@ -482,16 +482,15 @@ def ridge_loo(Z, goal, n_alphas=13):
     return best
 
 
-def least_squares_skip(net, data, index, target):
-    """Start the built-in network at the least-squares linear model.
+def least_squares_skip(net, data, index, target, share=1.0):
+    """Start the built-in network at (``share`` of) the least-squares linear model.
 
-    The skip connection's weights are set to the ridge solution (penalty by
-    leave-one-out error, :func:`ridge_loo`) that maps the
+    The skip connection's weights are set to ``share`` times the ridge
+    solution (penalty by leave-one-out error, :func:`ridge_loo`) that maps the
     skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
     spread)`` (the network output that gives ``y``; center and spread are
-    None without per-window normalisation), its intercept to the head's
-    bias and the head's weights to zero, so that training starts from the
-    best linear fit and the recurrent layers learn what it leaves.
+    None without per-window normalisation), the head's bias to the intercept
+    that goes with those weights, and the head's weights to zero.
     """
     module = net.module_
     Xi, y = data.batch(index)
@@ -521,20 +520,22 @@ def least_squares_skip(net, data, index, target):
                 for f in torch.unique(index).tolist()
             ]
         for columns, rows in groups:
-            coef[:, columns], intercept[columns] = _ridge_with_intercept(Z, goal[:, columns], rows)
+            coef[:, columns], intercept[columns] = _ridge_with_intercept(
+                Z, goal[:, columns], rows, share
+            )
         module.skip.weight.copy_(coef.T.to(module.skip.weight))
         module.head.weight.zero_()
-        # The intercept is the head's bias, which trains on with the network.
         module.head.bias.copy_(intercept.to(module.head.bias))
 
 
-def _ridge_with_intercept(Z, goal, weight):
-    """Weighted ridge (:func:`ridge_loo`) of ``goal`` on ``Z`` with an
-    unpenalised intercept: ``(coef, intercept)``."""
-    share = (weight / weight.sum()).unsqueeze(1)
-    z_mean, goal_mean = (share * Z).sum(0), (share * goal).sum(0)
+def _ridge_with_intercept(Z, goal, weight, share=1.0):
+    """``share`` times the weighted ridge coefficients (:func:`ridge_loo`) of
+    ``goal`` on ``Z``, and the unpenalised intercept that goes with them:
+    ``(coef, intercept)``."""
+    mass = (weight / weight.sum()).unsqueeze(1)
+    z_mean, goal_mean = (mass * Z).sum(0), (mass * goal).sum(0)
     root = weight.sqrt().unsqueeze(1)
-    coef = ridge_loo((Z - z_mean) * root, (goal - goal_mean) * root)[0]
+    coef = share * ridge_loo((Z - z_mean) * root, (goal - goal_mean) * root)[0]
     return coef, goal_mean - z_mean @ coef
 
 

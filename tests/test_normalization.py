@@ -231,17 +231,25 @@ def test_time_series_split_cross_validation_runs_normalised():
     assert np.isfinite(scores).all()
 
 
-def test_least_squares_start_is_not_swayed_by_the_shortest_windows():
-    # The first rows of a fitted block are windows of one or two observed
-    # steps, whose spread is nearly zero: in normalised units their targets
-    # are huge. The skip's start must fit the windows as the loss weighs them.
+def _trend_season_windows():
     t = np.arange(300.0)
     rng = np.random.default_rng(0)
     series = (50 + 0.4 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) + rng.normal(0, 1, t.size)
     X, y = make_supervised(series)
-    windows = SequenceWindower(24).fit_transform(X)
-    start = RNNRegressor(window_norm="standard", lr=1e-12, max_epochs=1, random_state=0)
-    start.fit(windows, y)
+    return SequenceWindower(24).fit_transform(X), y
+
+
+# Training for one step at a negligible rate: the model as it starts.
+START = dict(window_norm="standard", lr=1e-12, max_epochs=1, batch_size=1000, random_state=0)
+
+
+def test_least_squares_start_is_not_swayed_by_the_shortest_windows(monkeypatch):
+    # The first rows of a fitted block are windows of one or two observed
+    # steps, whose spread is nearly zero: in normalised units their targets
+    # are huge. The skip's start must fit the windows as the loss weighs them.
+    monkeypatch.setattr("sklearn_rnn._regressor.SKIP_START", 1.0)
+    windows, y = _trend_season_windows()
+    start = RNNRegressor(**START).fit(windows, y)
     rmse = np.sqrt(np.mean((start.predict(windows)[23:] - y[23:]) ** 2))
     # A ridge on the whole windows, standardised the same way.
     full = windows[23:, :, 0]
@@ -251,3 +259,14 @@ def test_least_squares_start_is_not_swayed_by_the_shortest_windows():
     fitted = ridge.predict(Z) * spread[:, 0] + mean[:, 0]
     reference = np.sqrt(np.mean((fitted - y[23:]) ** 2))
     assert rmse < 1.2 * reference
+
+
+def test_linear_skip_starts_at_half_the_fit_and_trains(monkeypatch):
+    windows, y = _trend_season_windows()
+    half = RNNRegressor(**START).fit(windows, y).module_.skip.weight.detach().clone()
+    monkeypatch.setattr("sklearn_rnn._regressor.SKIP_START", 1.0)
+    whole = RNNRegressor(**START).fit(windows, y).module_.skip.weight.detach()
+    assert_allclose(half, 0.5 * whole, rtol=1e-4, atol=1e-6)
+    # Trained with the network, it moves from its start.
+    trained = RNNRegressor(window_norm="standard", max_epochs=3, random_state=0).fit(windows, y)
+    assert not torch.allclose(trained.module_.skip.weight.detach(), half, atol=1e-4)
