@@ -706,17 +706,24 @@ def test_constant_target(scale_y):
     assert_allclose(pred, 3.0, atol=0.1)
 
 
-def test_zero_sample_weight_is_like_dropping_the_samples():
+# Sample weights reach both the linear skip's least-squares start (seen after
+# one step at a negligible rate) and the training loss (seen without the
+# skip). Together they agree only to about 1e-2: from the start, whose
+# intercept zeroes the mean residual, the head's bias has a gradient of
+# rounding noise, which differs with the rows summed and which Adam's first
+# steps scale up to the learning rate.
+WEIGHT_PARTS = {
+    "least-squares start": dict(lr=1e-12, max_epochs=1),
+    "training": dict(lr=0.01, max_epochs=10, linear_skip=False),
+}
+
+
+@pytest.mark.parametrize("part", WEIGHT_PARTS)
+def test_zero_sample_weight_is_like_dropping_the_samples(part):
     X, y = make_sequences(n=40)
     keep = np.arange(40) % 4 != 0
-    params = dict(
-        hidden_size=4,
-        max_epochs=10,
-        lr=0.01,
-        batch_size=64,
-        shuffle=False,
-        random_state=0,
-    )
+    params = dict(hidden_size=4, batch_size=64, shuffle=False, random_state=0)
+    params.update(WEIGHT_PARTS[part])
     weighted = RNNRegressor(**params).fit(X, y, sample_weight=keep.astype(float))
     dropped = RNNRegressor(**params).fit(X[keep], y[keep])
     assert_allclose(weighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4)
@@ -724,20 +731,15 @@ def test_zero_sample_weight_is_like_dropping_the_samples():
     assert not np.allclose(unweighted.predict(X), dropped.predict(X), rtol=1e-3, atol=1e-4)
 
 
-def test_sample_weight_two_is_like_a_duplicated_row():
+@pytest.mark.parametrize("part", WEIGHT_PARTS)
+def test_sample_weight_two_is_like_a_duplicated_row(part):
     X, y = make_sequences(n=30)
     weight = np.where(np.arange(30) % 3 == 0, 2.0, 1.0)
     repeat = np.repeat(np.arange(30), weight.astype(int))
     # Full batches in a fixed order: both fits take the same gradient steps
     # up to float32 rounding.
-    params = dict(
-        hidden_size=4,
-        max_epochs=10,
-        lr=0.01,
-        batch_size=64,
-        shuffle=False,
-        random_state=0,
-    )
+    params = dict(hidden_size=4, batch_size=64, shuffle=False, random_state=0)
+    params.update(WEIGHT_PARTS[part])
     weighted = RNNRegressor(**params).fit(X, y, sample_weight=weight)
     repeated = RNNRegressor(**params).fit(X[repeat], y[repeat])
     assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-3, atol=1e-4)
