@@ -48,10 +48,11 @@ print(
 )
 
 # The network, with its defaults. RNNRegressor finds that the target is next
-# year's value of X's column (whatever the scaler did to it), so it reads each
-# window relative to its last year and maps the forecast back exactly
-# (window_norm="auto"); a linear skip starts it at the least-squares fit of
-# the lags. The defaults alone, first:
+# year's value of X's column (whatever the scaler did to it); had the series
+# left its training range, it would read each window by its own mean and
+# spread and map the forecast back exactly (window_norm="auto"; sunspots
+# return to their mean, so window_norm_ is None). A linear skip starts it
+# halfway to the least-squares fit of the lags. The defaults alone, first:
 default = make_pipeline(StandardScaler(), SequenceWindower(22), RNNRegressor(random_state=0))
 default.fit(X_train, y_train)
 print("window_norm used:", default[-1].window_norm_)
