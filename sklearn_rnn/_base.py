@@ -72,7 +72,15 @@ INT_PARAMS = (
 )
 # The parameters that make the network: recorded at fit (``_fitted_params``),
 # what predict and loading build from, and what continued training cannot change.
-BUILT_IN_PARAMS = ("cell", "hidden_size", "num_layers", "dropout", "bidirectional", "linear_skip")
+BUILT_IN_PARAMS = (
+    "cell",
+    "hidden_size",
+    "num_layers",
+    "dropout",
+    "bidirectional",
+    "linear_skip",
+    "head_dropout",
+)
 NETWORK_PARAMS = ("module", "module_kwargs", "optimizer", "embedding_dim", *BUILT_IN_PARAMS)
 # Names of the callbacks the estimator adds itself; a user's callbacks keep
 # their own names.
@@ -100,6 +108,7 @@ class BaseRNN(BaseEstimator):
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "head_dropout": [Interval(Real, 0, 1, closed="left")],
         "bidirectional": ["boolean"],
         "linear_skip": ["boolean"],
         "module": [None, type],
@@ -135,6 +144,7 @@ class BaseRNN(BaseEstimator):
         dropout,
         bidirectional,
         linear_skip,
+        head_dropout,
         module,
         module_kwargs,
         optimizer,
@@ -164,6 +174,7 @@ class BaseRNN(BaseEstimator):
         self.dropout = dropout
         self.bidirectional = bidirectional
         self.linear_skip = linear_skip
+        self.head_dropout = head_dropout
         self.module = module
         self.module_kwargs = module_kwargs
         self.optimizer = optimizer
@@ -319,8 +330,10 @@ class BaseRNN(BaseEstimator):
                 self._init_net(net, data, slice(0, n_train))
             # Dropout (and whatever a custom module does) draws in every
             # training forward pass.
-            draws = network["module"] is not None or (
-                network["dropout"] > 0 and network["num_layers"] > 1
+            draws = (
+                network["module"] is not None
+                or (network["dropout"] > 0 and network["num_layers"] > 1)
+                or network["head_dropout"] > 0
             )
             net.random_draws = random.drawing if draws else None
             net.set_params(

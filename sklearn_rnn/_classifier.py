@@ -47,6 +47,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         have) to the network's logits: a skip connection learned jointly with
         the recurrent layers. Ignored with a custom ``module``.
 
+    head_dropout : float, default=0.0
+        Dropout on the recurrent summary that the output layer reads, in
+        training only. Ignored with a custom ``module``.
+
     module : torch.nn.Module subclass, default=None
         None for the built-in network. Otherwise a class built as
         ``module(n_features=..., n_outputs=..., **module_kwargs)`` with
@@ -240,6 +244,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         dropout=0.0,
         bidirectional=False,
         linear_skip=True,
+        head_dropout=0.0,
         module=None,
         module_kwargs=None,
         optimizer="adam",
@@ -271,6 +276,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             dropout=dropout,
             bidirectional=bidirectional,
             linear_skip=linear_skip,
+            head_dropout=head_dropout,
             module=module,
             module_kwargs=module_kwargs,
             optimizer=optimizer,

@@ -30,6 +30,9 @@ class RecurrentNetwork(nn.Module):
         Stacked recurrent layers.
     dropout : float, default=0.0
         Dropout between stacked layers.
+    head_dropout : float, default=0.0
+        Dropout on the recurrent summary that the linear head reads (in
+        training mode only).
     bidirectional : bool, default=False
         Run the sequence both ways.
     skip_steps : int, default=0
@@ -79,6 +82,7 @@ class RecurrentNetwork(nn.Module):
         dropout=0.0,
         bidirectional=False,
         skip_steps=0,
+        head_dropout=0.0,
         n_tokens=None,
         embedding_dim=None,
     ):
@@ -97,6 +101,7 @@ class RecurrentNetwork(nn.Module):
             batch_first=True,
         )
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
+        self.head_dropout = nn.Dropout(head_dropout)
         self.skip_steps = skip_steps
         self.skip = None
         if skip_steps:
@@ -139,10 +144,10 @@ class RecurrentNetwork(nn.Module):
             return self._recurrent(X, lengths)
         summary = self._summary_of(X, lengths.clamp(min=1))
         summary = summary.masked_fill(empty.to(summary.device).unsqueeze(1), 0.0)
-        return self.head(summary)
+        return self.head(self.head_dropout(summary))
 
     def _recurrent(self, X, lengths=None):
-        return self.head(self._summary_of(X, lengths))
+        return self.head(self.head_dropout(self._summary_of(X, lengths)))
 
     def _summary_of(self, X, lengths=None):
         # What the head reads: see _summary.

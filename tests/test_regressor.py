@@ -294,7 +294,9 @@ def test_random_state_leaves_global_rng_alone():
     torch.manual_seed(123)
     torch_before = torch.random.get_rng_state()
     numpy_before = np.random.get_state()
-    model = RNNRegressor(**{**TINY, "shuffle": True, "dropout": 0.5, "num_layers": 2})
+    model = RNNRegressor(
+        **{**TINY, "shuffle": True, "dropout": 0.5, "num_layers": 2, "head_dropout": 0.3}
+    )
     model.fit(X, y).predict(X)
     model.partial_fit(X, y)
     assert torch.equal(torch.random.get_rng_state(), torch_before)
@@ -302,6 +304,26 @@ def test_random_state_leaves_global_rng_alone():
     assert numpy_after[0] == numpy_before[0]
     assert_array_equal(numpy_after[1], numpy_before[1])
     assert numpy_after[2:] == numpy_before[2:]
+
+
+def test_head_dropout_acts_in_training_only():
+    X, y = make_sequences()
+    params = {**TINY, "max_epochs": 5}
+    dropped = RNNRegressor(**params, head_dropout=0.5).fit(X, y)
+    # Predictions read every recurrent feature: repeatable, and unchanged by
+    # the draws of another training run.
+    first = dropped.predict(X)
+    assert_array_equal(dropped.predict(X), first)
+    again = RNNRegressor(**params, head_dropout=0.5).fit(X, y)
+    assert_array_equal(again.predict(X), first)  # the masks are seeded
+    plain = RNNRegressor(**params, head_dropout=0.0).fit(X, y)
+    assert not np.allclose(plain.predict(X), first)
+    module = dropped.module_
+    summary = torch.ones(4, module.head.in_features)
+    module.train()
+    assert (module.head_dropout(summary) == 0).any()
+    module.eval()
+    assert torch.equal(module.head_dropout(summary), summary)
 
 
 # ------------------------------------------------------------- input forms
@@ -714,7 +736,8 @@ def test_constant_target(scale_y):
 # steps scale up to the learning rate.
 WEIGHT_PARTS = {
     "least-squares start": dict(lr=1e-12, max_epochs=1),
-    "training": dict(lr=0.01, max_epochs=10, linear_skip=False),
+    # Without the head's dropout, whose masks follow the batches' shapes.
+    "training": dict(lr=0.01, max_epochs=10, linear_skip=False, head_dropout=0.0),
 }
 
 
@@ -923,6 +946,7 @@ FIXED_ON_WARM_START = [
     ("hidden_size", 5),
     ("num_layers", 2),
     ("dropout", 0.3),
+    ("head_dropout", 0.5),
     ("bidirectional", True),
     ("optimizer", "sgd"),
     ("optimizer", torch.optim.SGD),

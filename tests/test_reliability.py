@@ -362,6 +362,8 @@ REGRESSOR_PARAM_CASES = [
     _param("dropout", 1.0, ValueError),
     _param("dropout", -0.1, ValueError),
     _param("dropout", float("nan"), ValueError),
+    _param("head_dropout", 1.0, ValueError),
+    _param("head_dropout", -0.1, ValueError),
     _param("bidirectional", "yes", TypeError),
     _param("bidirectional", 2, TypeError),
     _param("module", "lstm", TypeError),
@@ -1430,6 +1432,7 @@ class DropoutHead(nn.Module):
 
 CONCURRENT = [
     pytest.param(dict(num_layers=2, dropout=0.5), id="dropout-between-layers"),
+    pytest.param(dict(head_dropout=0.5), id="head-dropout"),
     pytest.param(dict(module=DropoutHead), id="custom-module-with-dropout"),
 ]
 
