@@ -294,7 +294,14 @@ def rnn_default_no_norm(epochs=None):
     return make_pipeline(
         StandardScaler(),
         SequenceWindower(window=24),
-        RNNRegressor(cell="lstm", random_state=SEED, window_norm=None, linear_skip=False, **kw),
+        RNNRegressor(
+            cell="lstm",
+            random_state=SEED,
+            window_norm=None,
+            linear_skip=False,
+            head_dropout=0.0,
+            **kw,
+        ),
     )
 
 
@@ -568,7 +575,7 @@ def evaluate_series(name, args, n_steps=1):
     sk(
         "RNN before (no norm/skip)",
         rnn_default_no_norm(epochs),
-        lambda f: "lstm, w=24, window_norm=None, linear_skip=False",
+        lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0",
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
     scale = diff_scale(data.to_numpy(float)[: split + 1])
