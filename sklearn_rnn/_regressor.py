@@ -82,7 +82,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         training only: each recurrent feature is dropped from the head's
         input with this probability. It keeps the recurrent layers from
         overfitting what the linear skip leaves on short series (the sunspot
-        forecast's RMSE fell by 13 %, see benchmarks/README.md "Accuracy").
+        forecast's RMSE fell by 9 %, see benchmarks/README.md "Accuracy").
         Ignored with a custom ``module``.
 
     module : torch.nn.Module subclass, default=None
