@@ -386,15 +386,21 @@ TUNED_WORK = 1 << 24
 # Nor are fewer steps than this timed: one trial step on a count that the load
 # makes many times slower would cost more than more threads could win back.
 TUNED_STEPS = 64
+# Prediction chunks are timed from this many: a chunk's outputs are the same
+# on any thread count (a trained step's are not, to float rounding), and a
+# trial on a count the load makes slower ends after two chunks.
+TUNED_CHUNKS = 8
 
 
-def thread_chooser(work, device, steps):
+def thread_chooser(work, device, steps, min_steps=None):
     """The :class:`ThreadChooser` for ``steps`` steps of ``work`` (parameters x
     rows x time steps) each on ``device``, or None off the CPU (torch's setting
-    is left as it is there)."""
+    is left as it is there). Fewer than ``min_steps`` (default
+    ``TUNED_STEPS``) run on one thread, untimed."""
     if not _on_cpu(device):
         return None
-    timed = work >= TUNED_WORK and steps >= TUNED_STEPS
+    min_steps = TUNED_STEPS if min_steps is None else min_steps
+    timed = work >= TUNED_WORK and steps >= min_steps
     return ThreadChooser(torch.get_num_threads() if timed else 1)
 
 

@@ -20,7 +20,7 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.history import History
 
 from ._inputs import observed_lengths, token_lengths
-from ._runtime import OPTIMIZERS, eager_optimizer, thread_chooser
+from ._runtime import OPTIMIZERS, TUNED_CHUNKS, eager_optimizer, thread_chooser
 
 # Length-bucketed training batches (token ids): each epoch's shuffled rows are
 # cut into pools of this many batches, each pool sorted by length before it is
@@ -434,7 +434,7 @@ def prediction_threads(net, data, rows):
     of ``rows``: one thread, untimed, for a single chunk."""
     steps = -(-len(data) // rows)
     work = 0 if steps == 1 else _step_work(net, data, rows)
-    return thread_chooser(work, net.device, steps)
+    return thread_chooser(work, net.device, steps, TUNED_CHUNKS)
 
 
 class ThreadTuning(Callback):

@@ -1559,7 +1559,7 @@ def test_predictions_do_not_depend_on_torch_threads(restore_torch_threads, monke
     # prediction is the same as on one thread. (Every predict here is timed.)
     from sklearn_rnn import _runtime
 
-    monkeypatch.setattr(_runtime, "TUNED_STEPS", 2)
+    monkeypatch.setattr("sklearn_rnn._training.TUNED_CHUNKS", 2)
     monkeypatch.setattr(_runtime, "TUNED_WORK", 1)
     rng = np.random.default_rng(0)
     X = SequenceWindower(window=30).fit_transform(rng.normal(size=(3000, 4)).astype("float32"))
@@ -1571,6 +1571,19 @@ def test_predictions_do_not_depend_on_torch_threads(restore_torch_threads, monke
         torch.set_num_threads(2)
         assert_array_equal(model.predict(X), one)
         assert_array_equal(model.predict(X[-5:]), one[-5:])
+
+
+def test_predictions_of_eight_chunks_or_more_choose_their_threads(restore_torch_threads):
+    # Their outputs are the same on any thread count (above), so a predict
+    # of a few chunks is timed too, where a fit needs TUNED_STEPS batches.
+    from sklearn_rnn._training import SequenceData, prediction_threads
+
+    torch.set_num_threads(2)
+    X = np.zeros((800, 30, 4), dtype=np.float32)
+    model = RNNRegressor(hidden_size=64, max_epochs=1, random_state=0).fit(X[:50], np.zeros(50))
+    data = SequenceData(X, np.full(800, 30))
+    assert prediction_threads(model.net_, data, 100).counts == [1, 2]  # 8 chunks
+    assert prediction_threads(model.net_, data, 115).counts == [1]  # 7 chunks
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
