@@ -521,8 +521,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
     def _fitted_skip(self, net):
-        """The built-in network's linear skip when it starts at the
-        least-squares fit (at most LEAST_SQUARES_INPUTS inputs), else None."""
+        """The built-in network's linear skip when it starts at (a share of)
+        the least-squares fit (at most LEAST_SQUARES_INPUTS inputs), else None."""
         skip = getattr(net.module_, "skip", None) if self.module is None else None
         if skip is None or skip.in_features > LEAST_SQUARES_INPUTS:
             return None
