@@ -534,19 +534,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         n_train = len(range(*train_rows.indices(len(data))))
         rows = np.linspace(0, n_train - 1, min(n_train, LEAST_SQUARES_ROWS))
         index = np.unique(rows.astype(np.int64))
-        norm = net.window_norm
-        if norm is None:
-            least_squares_skip(net, data, index, lambda y, center, spread: y, SKIP_START)
-        else:
-            least_squares_skip(
-                net,
-                data,
-                index,
-                lambda y, center, spread: norm.targets(
-                    y * norm.y_scale + norm.y_mean, center, spread
-                ),
-                SKIP_START,
-            )
+        least_squares_skip(net, data, index, SKIP_START)
 
     def _target_index(self, n_features, n_outputs):
         """The input feature each output shares units with (``target_features``)."""

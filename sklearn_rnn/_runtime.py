@@ -392,14 +392,13 @@ TUNED_STEPS = 64
 TUNED_CHUNKS = 8
 
 
-def thread_chooser(work, device, steps, min_steps=None):
+def thread_chooser(work, device, steps, min_steps):
     """The :class:`ThreadChooser` for ``steps`` steps of ``work`` (parameters x
     rows x time steps) each on ``device``, or None off the CPU (torch's setting
-    is left as it is there). Fewer than ``min_steps`` (default
-    ``TUNED_STEPS``) run on one thread, untimed."""
+    is left as it is there). Fewer than ``min_steps`` steps (``TUNED_STEPS``
+    for training, ``TUNED_CHUNKS`` for prediction) run on one thread, untimed."""
     if not _on_cpu(device):
         return None
-    min_steps = TUNED_STEPS if min_steps is None else min_steps
     timed = work >= TUNED_WORK and steps >= min_steps
     return ThreadChooser(torch.get_num_threads() if timed else 1)
 

@@ -20,7 +20,7 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.history import History
 
 from ._inputs import observed_lengths, token_lengths
-from ._runtime import OPTIMIZERS, TUNED_CHUNKS, eager_optimizer, thread_chooser
+from ._runtime import OPTIMIZERS, TUNED_CHUNKS, TUNED_STEPS, eager_optimizer, thread_chooser
 
 # Length-bucketed training batches (token ids): each epoch's shuffled rows are
 # cut into pools of this many batches, each pool sorted by length before it is
@@ -426,13 +426,13 @@ def training_threads(net, data, rows, epochs):
     if not len(data):
         return None
     steps = math.ceil(len(data) / rows) * epochs
-    return thread_chooser(_step_work(net, data, rows), net.device, steps)
+    return thread_chooser(_step_work(net, data, rows), net.device, steps, TUNED_STEPS)
 
 
 def prediction_threads(net, data, rows):
     """The :class:`._runtime.ThreadChooser` for predicting ``data`` in chunks
     of ``rows``: one thread, untimed, for a single chunk."""
-    steps = -(-len(data) // rows)
+    steps = math.ceil(len(data) / rows)
     work = 0 if steps == 1 else _step_work(net, data, rows)
     return thread_chooser(work, net.device, steps, TUNED_CHUNKS)
 
@@ -482,25 +482,26 @@ def ridge_loo(Z, goal, n_alphas=13):
     return best
 
 
-def least_squares_skip(net, data, index, target, share=1.0):
+def least_squares_skip(net, data, index, share=1.0):
     """Start the built-in network at (``share`` of) the least-squares linear model.
 
     The skip connection's weights are set to ``share`` times the ridge
     solution (penalty by leave-one-out error, :func:`ridge_loo`) that maps the
-    skip inputs of sequences ``index`` of ``data`` to ``target(y, center,
-    spread)`` (the network output that gives ``y``; center and spread are
-    None without per-window normalisation), the head's bias to the intercept
-    that goes with those weights, and the head's weights to zero.
+    skip inputs of sequences ``index`` of ``data`` to their targets (as the
+    network's output gives them: through the net's per-window normalisation,
+    if any), the head's bias to the intercept that goes with those weights,
+    and the head's weights to zero.
     """
     module = net.module_
     Xi, y = data.batch(index)
     X = Xi["X"].to(net.device)
+    goal = y.to(net.device)
     norm = net.window_norm
     with torch.no_grad():
-        center = spread = None
         if norm is not None:
             X, center, spread = norm.inputs(X, Xi["lengths"])
-        goal = target(y.to(net.device), center, spread).double()
+            goal = norm.targets(goal * norm.y_scale + norm.y_mean, center, spread)
+        goal = goal.double()
         Z = module.skip_inputs(X).double()
         weight = Xi.get("sample_weight")
         weight = Z.new_ones(len(Z)) if weight is None else weight.to(Z)
@@ -514,10 +515,10 @@ def least_squares_skip(net, data, index, target, share=1.0):
             # normalised ones, the few windows of one or two observed steps
             # (spread nearly zero, normalised target huge) would outweigh
             # all the others.
-            index = norm.target_index.cpu()
+            features = norm.target_index.cpu()
             groups = [
-                (torch.nonzero(index == f).flatten(), weight * spread[:, f].double() ** 2)
-                for f in torch.unique(index).tolist()
+                (torch.nonzero(features == f).flatten(), weight * spread[:, f].double() ** 2)
+                for f in torch.unique(features).tolist()
             ]
         for columns, rows in groups:
             coef[:, columns], intercept[columns] = _ridge_with_intercept(

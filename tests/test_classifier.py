@@ -495,29 +495,18 @@ def test_clone_keeps_parameters_and_drops_the_fit(order_model):
 
 
 @pytest.mark.parametrize("setting", [1, 2])
-def test_fit_and_predict_use_at_most_torch_thread_setting(
-    setting, threads_seen, restore_torch_threads
-):
+def test_fit_and_predict_use_at_most_torch_thread_setting(setting, fit_and_predict_threads):
     # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK),
     # as for the regressor: the classifier trains through the same base.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1216, 30, 4)).astype(np.float32)
     y = np.where(X[:, -1, 0] > 0, "up", "down")
-    torch.set_num_threads(setting)
-    probe = threads_seen()
-    model = RNNClassifier(
-        hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
-    ).fit(X, y)
-    assert torch.get_num_threads() == setting
-    assert len(probe.counts_) == 2 * 19
-    assert set(probe.counts_) <= set(range(1, setting + 1))
-    assert probe.counts_[0] == 1  # one thread first: never slower than torch's default
-    seen = []
-    model.module_.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
-    proba = model.predict_proba(np.concatenate([X] * 15))
-    assert len(seen) > 1 and set(seen) <= set(range(1, setting + 1))
+    fit, chunks, proba = fit_and_predict_threads(
+        RNNClassifier, X, y, np.concatenate([X] * 15), setting
+    )
+    assert len(fit) == 2 * 19
+    assert len(chunks) > 1
     assert_allclose(proba.sum(axis=1), 1.0)
-    assert torch.get_num_threads() == setting
 
 
 def test_small_fits_run_on_one_thread_and_repeat_exactly(threads_seen, restore_torch_threads):

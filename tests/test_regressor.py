@@ -1518,27 +1518,14 @@ def test_thread_chooser_uses_one_thread_while_other_fits_run_in_threads():
 
 
 @pytest.mark.parametrize("setting", [1, 2])
-def test_fit_and_predict_use_at_most_torch_thread_setting(
-    setting, threads_seen, restore_torch_threads
-):
+def test_fit_and_predict_use_at_most_torch_thread_setting(setting, fit_and_predict_threads):
     # Wide enough for the thread count to be timed (see _runtime.TUNED_WORK).
     rng = np.random.default_rng(0)
     X = SequenceWindower(window=30).fit_transform(rng.normal(size=(1200, 4)).astype("float32"))
     y = rng.normal(size=1200)
-    torch.set_num_threads(setting)
-    probe = threads_seen()
-    model = RNNRegressor(
-        hidden_size=64, max_epochs=2, random_state=0, callbacks=[probe], device="cpu"
-    ).fit(X, y)
-    assert torch.get_num_threads() == setting
-    assert len(probe.counts_) == 2 * 19
-    assert set(probe.counts_) <= set(range(1, setting + 1))
-    assert probe.counts_[0] == 1  # one thread first: never slower than torch's default
-    seen = []
-    model.module_.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
-    model.predict(np.concatenate([X] * 15))  # 18,000 windows: 67 timed chunks
-    assert len(seen) == 67 and set(seen) <= set(range(1, setting + 1))
-    assert torch.get_num_threads() == setting
+    fit, chunks, _ = fit_and_predict_threads(RNNRegressor, X, y, np.concatenate([X] * 15), setting)
+    assert len(fit) == 2 * 19
+    assert len(chunks) == 67  # 18,000 windows: 67 timed chunks
 
 
 def test_small_fits_run_on_one_thread_and_repeat_exactly(threads_seen, restore_torch_threads):
