@@ -62,9 +62,7 @@ class RecurrentNetwork(nn.Module):
     In eval mode, a sequence's output does not depend on the other sequences
     of its batch when the batch is a whole number of ``ROW_TILE`` rows (as
     the estimators' prediction batches are): per-length groups are padded to
-    whole tiles too, and the linear layers always read whole tiles, so that
-    where the recurrent layer itself reads one row as it reads it in a batch
-    (as a one-layer LSTM does on the CPU), so does the whole network.
+    whole tiles too.
 
     Examples
     --------
@@ -117,17 +115,7 @@ class RecurrentNetwork(nn.Module):
         out = self._recurrent(X, lengths)
         if self.skip is None:
             return out
-        return out + self._whole_tiles(self.skip, self.skip_inputs(X))
-
-    def _whole_tiles(self, layer, x):
-        # In inference a linear layer reads whole row tiles: matrix kernels
-        # round one row (a matrix-vector product) or the rows of a partial
-        # tile differently from those of whole ones.
-        n = x.shape[0]
-        if self.training or n % ROW_TILE == 0:
-            return layer(x)
-        fill = x.new_zeros((ROW_TILE - n % ROW_TILE, *x.shape[1:]))
-        return layer(torch.cat([x, fill]))[:n]
+        return out + self.skip(self.skip_inputs(X))
 
     def skip_inputs(self, X):
         """The inputs of the linear skip: the last ``skip_steps`` steps, flattened.
@@ -156,10 +144,10 @@ class RecurrentNetwork(nn.Module):
             return self._recurrent(X, lengths)
         summary = self._summary_of(X, lengths.clamp(min=1))
         summary = summary.masked_fill(empty.to(summary.device).unsqueeze(1), 0.0)
-        return self._whole_tiles(self.head, self.head_dropout(summary))
+        return self.head(self.head_dropout(summary))
 
     def _recurrent(self, X, lengths=None):
-        return self._whole_tiles(self.head, self.head_dropout(self._summary_of(X, lengths)))
+        return self.head(self.head_dropout(self._summary_of(X, lengths)))
 
     def _summary_of(self, X, lengths=None):
         # What the head reads: see _summary.

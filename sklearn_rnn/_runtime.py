@@ -327,8 +327,6 @@ def row_tile(device):
     layers, one or two directions, on 1 or 2 threads (benchmarks/README.md),
     so a one-window prediction runs 4 rows, not 16 (1.2 times the cost of one
     row instead of 2.5 there). Elsewhere, not measured that way, it stays 16.
-    A one-sequence prediction runs as one row where that row gets the outputs
-    it gets in a tile (:func:`._training.alone_as_in_tiles`).
     """
     if _on_cpu(device) and _cpu_capability() == "AVX2":
         return 4

@@ -610,11 +610,7 @@ def infer_batches(net, data, rows, tile=None, threads=None):
                 if threads is not None:
                     threads.set_next()
                     began = time.perf_counter()
-                fill = -n % tile if tile else 0
-                if fill and len(data) == 1 and not data.token_ids:
-                    if alone_as_in_tiles(net, data.X.shape[1:], tile):
-                        fill = 0
-                Xi, _ = data.batch(slice(start, start + n), fill)
+                Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
                 chunk = net.infer(Xi).cpu().numpy()[:n]
                 if n == len(data):
                     out = chunk.astype(np.float64)
@@ -628,33 +624,6 @@ def infer_batches(net, data, rows, tile=None, threads=None):
         if training:
             module.train()
     return out
-
-
-def alone_as_in_tiles(net, shape, tile):
-    """Whether a float sequence of ``shape`` (steps, features) gets, run
-    through the net alone, bitwise the outputs it gets in a batch of ``tile``
-    rows (and so in any batch of whole tiles), on the thread count torch is set
-    to now; the net's module is in eval mode.
-
-    Then a one-sequence prediction runs one row instead of a tile: where the
-    recurrent layer reads one row with the kernels that read a tile (on the
-    CPU, a one-layer LSTM does), the built-in module does too, since its
-    linear layers read whole tiles. Which kernels run depends on the shapes,
-    the device and the thread count, not on the values, so it is found once
-    for each from a tile of random sequences, predicted both ways.
-    """
-    cache = net.__dict__.setdefault("alone_as_in_tiles_", {})
-    key = (tuple(shape), torch.get_num_threads())
-    if key not in cache:
-        generator = torch.Generator().manual_seed(0)
-        X = torch.randn((tile, *shape), generator=generator)
-        lengths = torch.full((tile,), shape[0], dtype=torch.int64)
-        whole = net.infer({"X": X, "lengths": lengths})
-        cache[key] = all(
-            torch.equal(net.infer({"X": X[i : i + 1], "lengths": lengths[i : i + 1]}), whole[i : i + 1])
-            for i in range(tile)
-        )
-    return cache[key]
 
 
 class EarlyStopping(Callback):

@@ -1430,44 +1430,6 @@ def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell, padded, bi
         assert_array_equal(model.predict(X[rows]), full[rows])
 
 
-def test_one_window_runs_one_row_where_one_row_reads_as_in_a_tile(monkeypatch):
-    # The latency of a one-window forecast: a tile of rows is run only where
-    # a row alone would not get the numbers it gets in a batch.
-    import sklearn_rnn._training as training
-    from sklearn_rnn._runtime import row_tile
-
-    X, y = make_sequences(n=45, n_steps=14)
-    model = RNNRegressor(**TINY).fit(X, y)
-    full = model.predict(X)
-    seen = []
-    model.module_.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])))
-    for exact, rows in [(True, 1), (False, row_tile("cpu"))]:
-        monkeypatch.setattr(training, "alone_as_in_tiles", lambda net, shape, tile: exact)
-        seen.clear()
-        assert_array_equal(model.predict(X[3:4]), full[3:4])
-        assert seen == [rows]
-
-
-def test_the_one_row_check_compares_a_row_alone_with_the_row_in_a_tile():
-    from sklearn_rnn._training import alone_as_in_tiles
-
-    class Net:
-        def __init__(self, outputs):
-            self.outputs, self.calls = outputs, 0
-
-        def infer(self, x):
-            self.calls += 1
-            return self.outputs(x["X"])
-
-    same = Net(lambda X: 2 * X[:, -1])
-    assert alone_as_in_tiles(same, (14, 3), 4) is True
-    calls = same.calls
-    assert alone_as_in_tiles(same, (14, 3), 4) is True
-    assert same.calls == calls  # found once per shape and thread count
-    # Outputs that move, however little, with the rows batched together.
-    assert alone_as_in_tiles(Net(lambda X: X[:, -1] + 1e-6 * len(X)), (14, 3), 4) is False
-
-
 # ------------------------------------------------------ threads and start-up
 
 
