@@ -57,6 +57,8 @@ Other sections (each its own run):
   scikit-learn's ``check_regressors_train`` (lstm, gru, rnn) and forecast
   well (README pipeline on sunspots and a generated series); also whether
   the normalising prototype passes that check.
+- ``--windows 36 48``: also the README pipeline with other windows (its
+  window is the user's choice; the rows show what it costs or gains).
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
@@ -70,6 +72,7 @@ Other sections (each its own run):
     python benchmarks/bench_accuracy.py --multistep
     python benchmarks/bench_accuracy.py --defaults
     python benchmarks/bench_accuracy.py --history
+    python benchmarks/bench_accuracy.py --windows 36 48 --plot /tmp/windows.png
 """
 
 import os
@@ -280,11 +283,11 @@ def ridge_search(windows):
     )
 
 
-def rnn_default(epochs=None):
+def rnn_default(epochs=None, window=24):
     kw = {} if epochs is None else {"max_epochs": epochs}
     return make_pipeline(
         StandardScaler(),
-        SequenceWindower(window=24),
+        SequenceWindower(window=window),
         RNNRegressor(cell="lstm", random_state=SEED, **kw),
     )
 
@@ -572,6 +575,12 @@ def evaluate_series(name, args, n_steps=1):
     classical("ETS (AIC)", lambda: ets_search(endog_train, m), ets_one_step, ets_path)
 
     sk("RNN default (README)", rnn_default(epochs), lambda f: "lstm, w=24, defaults")
+    for window in args.windows:
+        sk(
+            f"RNN default, w={window}",
+            rnn_default(epochs, window),
+            lambda f, w=window: f"lstm, w={w}, defaults",
+        )
     sk(
         "RNN before (no norm/skip)",
         rnn_default_no_norm(epochs),
@@ -1097,6 +1106,13 @@ def main():
     )
     p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
     p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
+    p.add_argument(
+        "--windows",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run the README pipeline with these windows instead of 24",
+    )
     p.add_argument(
         "--seeds",
         type=int,
