@@ -111,6 +111,13 @@ class WindowNorm:
         s = spread[:, self.target_index]
         return ((y - self.units_offset) / self.units_scale - c) / (s * self.out_scale)
 
+    def error_weight(self, spread):
+        """How much each window's error in normalised units counts once its
+        outputs are mapped back: its target feature's spread squared,
+        ``(batch, n_outputs)``. A window of one or two observed steps has a
+        spread near zero (and a huge normalised target): it counts for little."""
+        return spread[:, self.target_index] ** 2
+
     def outputs(self, out, center, spread):
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
@@ -216,10 +223,9 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
             tn = norm.targets(target, center, spread)
         squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
         count_in += float(lb.sum())
-        # Each window weighs as its error does once mapped back (its spread
-        # squared): a window of one or two observed steps has a spread near
-        # zero and a huge normalised target, which must not set the scale.
-        share = spread[:, norm.target_index] ** 2
+        # Each window weighs as its error does once mapped back: the few
+        # windows of one or two observed steps must not set the scale.
+        share = norm.error_weight(spread)
         squares_out += (share * tn**2).sum(dim=0).numpy()
         weight_out += share.sum(dim=0).numpy()
     in_scale = np.sqrt(squares_in / max(count_in, 1.0))

@@ -431,9 +431,10 @@ def training_threads(net, data, rows, epochs):
 
 def prediction_threads(net, data, rows):
     """The :class:`._runtime.ThreadChooser` for predicting ``data`` in chunks
-    of ``rows``: one thread, untimed, for a single chunk."""
+    of ``rows``: one thread, untimed, for fewer than ``TUNED_CHUNKS`` chunks
+    (whose work is then not counted: a one-window predict is latency)."""
     steps = math.ceil(len(data) / rows)
-    work = 0 if steps == 1 else _step_work(net, data, rows)
+    work = 0 if steps < TUNED_CHUNKS else _step_work(net, data, rows)
     return thread_chooser(work, net.device, steps, TUNED_CHUNKS)
 
 
@@ -482,7 +483,7 @@ def ridge_loo(Z, goal, n_alphas=13):
     return best
 
 
-def least_squares_skip(net, data, index, share=1.0):
+def least_squares_skip(net, data, index, share):
     """Start the built-in network at (``share`` of) the least-squares linear model.
 
     The skip connection's weights are set to ``share`` times the ridge
@@ -510,16 +511,16 @@ def least_squares_skip(net, data, index, share=1.0):
         if norm is None:
             groups = [(torch.arange(goal.shape[1]), weight)]
         else:
-            # The loss compares the outputs mapped back, where a window's
-            # error counts its spread times over: fit in those units. In the
-            # normalised ones, the few windows of one or two observed steps
-            # (spread nearly zero, normalised target huge) would outweigh
-            # all the others.
+            # The loss compares the outputs mapped back: fit each window as it
+            # weighs there. In normalised units, the few windows of one or two
+            # observed steps (normalised targets huge) would outweigh the rest.
+            # Outputs of one target feature share their weights.
             features = norm.target_index.cpu()
-            groups = [
-                (torch.nonzero(features == f).flatten(), weight * spread[:, f].double() ** 2)
-                for f in torch.unique(features).tolist()
-            ]
+            error_weight = norm.error_weight(spread.double())
+            groups = []
+            for f in torch.unique(features).tolist():
+                columns = torch.nonzero(features == f).flatten()
+                groups.append((columns, weight * error_weight[:, columns[0]]))
         for columns, rows in groups:
             coef[:, columns], intercept[columns] = _ridge_with_intercept(
                 Z, goal[:, columns], rows, share
@@ -529,7 +530,7 @@ def least_squares_skip(net, data, index, share=1.0):
         module.head.bias.copy_(intercept.to(module.head.bias))
 
 
-def _ridge_with_intercept(Z, goal, weight, share=1.0):
+def _ridge_with_intercept(Z, goal, weight, share):
     """``share`` times the weighted ridge coefficients (:func:`ridge_loo`) of
     ``goal`` on ``Z``, and the unpenalised intercept that goes with them:
     ``(coef, intercept)``."""
