@@ -59,12 +59,21 @@ Other sections (each its own run):
   the normalising prototype passes that check.
 - ``--windows 36 48``: also the README pipeline with other windows (its
   window is the user's choice; the rows show what it costs or gains).
+- ``--phase``: also, on the seasonal series, the grid-searched Ridge and the
+  README pipeline on ``X`` with the season's phase beside the series (one
+  column per position in the season, 1 in the row's own: what a user with
+  dates adds from the month), each against the plain Ridge.
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
   alone, its first rows padded) against scoring the same fold models on
   windows that reach back into their training rows, and the window each
   would choose; sunspots, the default LSTM and a Ridge, windows 6/11/22/33.
+- ``--linear-windows``: ridge regressions of the next value on one window of
+  the target, at several windows, on raw values, per-window standardised
+  values and logs relative to the last value (positive series): how far any
+  model that sees one window can go where a classical model carries the
+  whole history.
 
     python benchmarks/bench_accuracy.py                 # all series (about 15 min on 2 cores)
     python benchmarks/bench_accuracy.py --quick         # 2 series, few epochs
@@ -72,7 +81,9 @@ Other sections (each its own run):
     python benchmarks/bench_accuracy.py --multistep
     python benchmarks/bench_accuracy.py --defaults
     python benchmarks/bench_accuracy.py --history
+    python benchmarks/bench_accuracy.py --linear-windows
     python benchmarks/bench_accuracy.py --windows 36 48 --plot /tmp/windows.png
+    python benchmarks/bench_accuracy.py --phase --series elnino gen_exp
 """
 
 import os
@@ -512,7 +523,7 @@ def evaluate_series(name, args, n_steps=1):
     split = int(SPLIT * n_rows)
     train = np.arange(split - (n_steps - 1))
     test = np.arange(split, n_rows)
-    X_train, y_train, y_test = X[train], y[train], y[test]
+    y_train, y_test = y[train], y[test]
     epochs = args.epochs
     if name == "nile":
         ridge_windows, rnn_windows = NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS
@@ -536,8 +547,8 @@ def evaluate_series(name, args, n_steps=1):
             Result(f"seasonal naive (m={m})", snaive if n_steps > 1 else snaive[:, 0], 0.0)
         )
 
-    def sk(label, est, note_fn=None):
-        fitted, seconds = timed(lambda: clone(est).fit(X_train, y_train))
+    def sk(label, est, note_fn=None, X=X):
+        fitted, seconds = timed(lambda: clone(est).fit(X[train], y_train))
         pred, p_seconds = timed(lambda: fitted.predict(X)[test])
         note = note_fn(fitted) if note_fn else ""
         print(f"  {label:<24} {seconds + p_seconds:7.1f} CPU s  {note}", flush=True)
@@ -546,7 +557,7 @@ def evaluate_series(name, args, n_steps=1):
             chosen = getattr(fitted, "best_estimator_", fitted)
             for seed in range(1, args.seeds):
                 again = clone(chosen).set_params(rnnregressor__random_state=seed)
-                seed_preds.append(again.fit(X_train, y_train).predict(X)[test])
+                seed_preds.append(again.fit(X[train], y_train).predict(X)[test])
         results.append(Result(label, pred, seconds + p_seconds, note, seed_preds))
         return fitted
 
@@ -587,6 +598,16 @@ def evaluate_series(name, args, n_steps=1):
         lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0",
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
+    if args.phase and m:
+        # The season's phase as input columns (one-hot), for both models alike.
+        X_phase = np.hstack([X, np.eye(m)[np.arange(n_rows) % m]])
+        sk("Ridge (grid) + phase", ridge_search(ridge_windows), describe, X=X_phase)
+        sk(
+            "RNN default + phase",
+            rnn_default(epochs),
+            lambda f: f"lstm, w=24, defaults, {m} phase columns",
+            X=X_phase,
+        )
     scale = diff_scale(data.to_numpy(float)[: split + 1])
     for norm in args.norms:
         sk(
@@ -1093,6 +1114,95 @@ def run_history(args):
     print(totals(start, cpu_start))
 
 
+LINEAR_WINDOWS = {"yearly": [6, 11, 22, 33], "monthly": [12, 24, 36, 48, 72]}
+NILE_LINEAR_WINDOWS = [4, 8, 16]
+LINEAR_SPACES = [
+    "raw",
+    "window standardised",
+    "log, relative to the last value",
+    "raw + phase",
+    "log + phase",
+]
+
+
+def run_linear_windows(args):
+    """How far a linear map of one window can go: ridge regressions (penalty
+    by leave-one-out error) of the next value on the target's last ``w``
+    values, for several windows, on the raw values, on each window
+    standardised by its own mean and spread (``window_norm="standard"``'s
+    inputs), and on the logarithms relative to the last value (positive
+    series: a multiplicative trend and season become additive). Same split
+    and true-history test windows as the main table; RMSE relative to its
+    grid-searched Ridge. Picking a cell by its test RMSE is an oracle: the
+    table is a ceiling for models that see one window, not a forecaster."""
+    from sklearn.linear_model import RidgeCV
+
+    names = args.series or [s for s in SERIES if s != "macro_infl"]
+    rows = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for name in names:
+        data, target, m, freq = load_series(name)
+        X, y = make_supervised(data, target=target)
+        X, y = X.to_numpy(float), np.asarray(y, float)
+        split = int(SPLIT * len(X))
+        ridge_windows = NILE_RIDGE_WINDOWS if name == "nile" else RIDGE_WINDOWS[freq]
+        ridge = ridge_search(ridge_windows).fit(X[:split], y[:split])
+        ridge_rmse = root_mean_squared_error(y[split:], ridge.predict(X)[split:])
+        series = data[target].to_numpy(float)
+        windows = NILE_LINEAR_WINDOWS if name == "nile" else LINEAR_WINDOWS[freq]
+        for w in windows[:2] if args.quick else windows:
+            lags = np.lib.stride_tricks.sliding_window_view(series[: len(y)], w)
+            goal = y[w - 1 :]
+            n_train = split - (w - 1)  # windows whose last row is a training row
+            last = lags[:, -1]
+            mean, spread = lags.mean(axis=1), lags.std(axis=1)
+            ones, zeros = np.ones_like(last), np.zeros_like(last)
+            # Each space: (inputs, goal, log?, scale, offset); a prediction p
+            # maps back as offset + scale * (exp(p) if log else p).
+            spaces = {
+                "raw": (lags, goal, False, ones, zeros),
+                "window standardised": (
+                    (lags - mean[:, None]) / spread[:, None],
+                    (goal - mean) / spread,
+                    False,
+                    spread,
+                    mean,
+                ),
+            }
+            if (series > 0).all():
+                spaces["log, relative to the last value"] = (
+                    np.log(lags) - np.log(last)[:, None],
+                    np.log(goal) - np.log(last),
+                    True,
+                    last,
+                    zeros,
+                )
+            if m:
+                phase = np.eye(m)[np.arange(w - 1, len(y)) % m]
+                for label in list(spaces):
+                    if label != "window standardised":
+                        Z, *rest = spaces[label]
+                        spaces[label.split(",")[0] + " + phase"] = (np.hstack([Z, phase]), *rest)
+            test = np.arange(n_train, len(goal))
+            cells = {}
+            for label, (Z, t, log, scale, offset) in spaces.items():
+                fit = RidgeCV(alphas=np.logspace(-4, 3, 15)).fit(Z[:n_train], t[:n_train])
+                p = fit.predict(Z[test])
+                pred = offset[test] + scale[test] * (np.exp(p) if log else p)
+                cells[label] = root_mean_squared_error(goal[test], pred) / ridge_rmse
+            row = [name, str(w)] + [f"{cells[k]:.3f}" if k in cells else "" for k in LINEAR_SPACES]
+            rows.append(row)
+            print(" | ".join(row), flush=True)
+    print("\nLinear maps of one window: next-value RMSE / the grid-searched Ridge's")
+    print(
+        table(
+            ["series", "window", *LINEAR_SPACES],
+            rows,
+        )
+    )
+    print(totals(start, cpu_start))
+
+
 DEFAULT_PLOT = str(HERE / "images" / "accuracy.png")
 
 
@@ -1105,6 +1215,11 @@ def main():
         "--defaults", action="store_true", help="training defaults and check_regressors_train"
     )
     p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
+    p.add_argument(
+        "--linear-windows",
+        action="store_true",
+        help="ridge maps of one window (raw, standardised, log) at several windows",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
     p.add_argument(
         "--windows",
@@ -1112,6 +1227,11 @@ def main():
         nargs="*",
         default=[],
         help="also run the README pipeline with these windows instead of 24",
+    )
+    p.add_argument(
+        "--phase",
+        action="store_true",
+        help="also Ridge and the README pipeline with the season's phase as one-hot columns",
     )
     p.add_argument(
         "--seeds",
@@ -1140,6 +1260,8 @@ def main():
         run_defaults(args)
     elif args.history:
         run_history(args)
+    elif args.linear_windows:
+        run_linear_windows(args)
     else:
         run_accuracy(args, n_steps=12 if args.multistep else 1)
 
