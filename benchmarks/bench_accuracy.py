@@ -62,7 +62,9 @@ Other sections (each its own run):
 - ``--phase``: also, on the seasonal series, the grid-searched Ridge and the
   README pipeline on ``X`` with the season's phase beside the series (one
   column per position in the season, 1 in the row's own: what a user with
-  dates adds from the month), each against the plain Ridge.
+  dates adds from the month), each against the plain Ridge; and on the
+  positive seasonal series, both again on the logarithms of the series
+  (with the phase; the forecasts are the exponentials of theirs).
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
@@ -547,9 +549,12 @@ def evaluate_series(name, args, n_steps=1):
             Result(f"seasonal naive (m={m})", snaive if n_steps > 1 else snaive[:, 0], 0.0)
         )
 
-    def sk(label, est, note_fn=None, X=X):
-        fitted, seconds = timed(lambda: clone(est).fit(X[train], y_train))
-        pred, p_seconds = timed(lambda: fitted.predict(X)[test])
+    def sk(label, est, note_fn=None, X=X, log=False):
+        # log: X holds logarithms; the model learns log(y), its forecasts go back by exp.
+        goal = np.log(y_train) if log else y_train
+        back = np.exp if log else np.asarray
+        fitted, seconds = timed(lambda: clone(est).fit(X[train], goal))
+        pred, p_seconds = timed(lambda: back(fitted.predict(X)[test]))
         note = note_fn(fitted) if note_fn else ""
         print(f"  {label:<24} {seconds + p_seconds:7.1f} CPU s  {note}", flush=True)
         seed_preds = []
@@ -557,7 +562,7 @@ def evaluate_series(name, args, n_steps=1):
             chosen = getattr(fitted, "best_estimator_", fitted)
             for seed in range(1, args.seeds):
                 again = clone(chosen).set_params(rnnregressor__random_state=seed)
-                seed_preds.append(again.fit(X[train], y_train).predict(X)[test])
+                seed_preds.append(back(again.fit(X[train], goal).predict(X)[test]))
         results.append(Result(label, pred, seconds + p_seconds, note, seed_preds))
         return fitted
 
@@ -608,6 +613,17 @@ def evaluate_series(name, args, n_steps=1):
             lambda f: f"lstm, w=24, defaults, {m} phase columns",
             X=X_phase,
         )
+        if (X > 0).all():
+            # A season whose amplitude grows with the level is additive in logs.
+            X_log = np.hstack([np.log(X), X_phase[:, X.shape[1] :]])
+            sk("Ridge (grid), logs + phase", ridge_search(ridge_windows), describe, X_log, True)
+            sk(
+                "RNN default, logs + phase",
+                rnn_default(epochs),
+                lambda f: f"lstm, w=24, defaults, on logs, {m} phase columns",
+                X_log,
+                True,
+            )
     scale = diff_scale(data.to_numpy(float)[: split + 1])
     for norm in args.norms:
         sk(
