@@ -60,11 +60,12 @@ Other sections (each its own run):
 - ``--windows 36 48``: also the README pipeline with other windows (its
   window is the user's choice; the rows show what it costs or gains).
 - ``--phase``: also, on the seasonal series, the grid-searched Ridge and the
-  README pipeline on ``X`` with the season's phase beside the series (one
-  column per position in the season, 1 in the row's own: what a user with
-  dates adds from the month), each against the plain Ridge; and on the
-  positive seasonal series, both again on the logarithms of the series
-  (with the phase; the forecasts are the exponentials of theirs).
+  README pipeline and its grid search on ``X`` with the season's phase
+  beside the series (one column per position in the season, 1 in the row's
+  own: what a user with dates adds from the month), each against the plain
+  Ridge; and on the positive seasonal series, all three again on the
+  logarithms of the series (with the phase; the forecasts are the
+  exponentials of theirs).
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
@@ -613,6 +614,7 @@ def evaluate_series(name, args, n_steps=1):
             lambda f: f"lstm, w=24, defaults, {m} phase columns",
             X=X_phase,
         )
+        sk("RNN grid + phase", rnn_grid(rnn_windows, hidden, epochs), describe, X=X_phase)
         if (X > 0).all():
             # A season whose amplitude grows with the level is additive in logs.
             X_log = np.hstack([np.log(X), X_phase[:, X.shape[1] :]])
@@ -621,6 +623,13 @@ def evaluate_series(name, args, n_steps=1):
                 "RNN default, logs + phase",
                 rnn_default(epochs),
                 lambda f: f"lstm, w=24, defaults, on logs, {m} phase columns",
+                X_log,
+                True,
+            )
+            sk(
+                "RNN grid, logs + phase",
+                rnn_grid(rnn_windows, hidden, epochs),
+                describe,
                 X_log,
                 True,
             )
