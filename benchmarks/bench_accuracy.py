@@ -22,6 +22,10 @@ Protocol, the same for every model:
   series, whose test windows reach back into the training rows, and only
   the test rows are scored. ARIMA/ETS keep the parameters fitted on the
   training part and filter the whole series with them.
+- Each one-step table has the Diebold-Mariano statistic of every model
+  against Ridge (mean difference of squared test errors over its standard
+  error): where it lies between -1 and 1, the test rows cannot tell the two
+  apart.
 
 Models:
 
@@ -644,9 +648,23 @@ def evaluate_series(name, args, n_steps=1):
     return info, y_test, results
 
 
+def diebold_mariano(squared, reference):
+    """The Diebold-Mariano statistic of one-step forecasts against a reference:
+    the mean difference of squared errors over its standard error (negative:
+    smaller errors than the reference). About -2 or below, the difference is
+    unlikely to be the test rows' luck; between -1 and 1, these rows cannot
+    tell the two apart. None for multi-step forecasts (their errors overlap in
+    time) and for the reference itself."""
+    if squared.ndim > 1 or np.array_equal(squared, reference):
+        return None
+    d = squared - reference
+    return float(d.mean() / (d.std(ddof=1) / math.sqrt(len(d))))
+
+
 def scores(y_test, results):
     ridge = next(r for r in results if r.name.startswith("Ridge"))
     ridge_rmse = root_mean_squared_error(y_test, ridge.pred)
+    ridge_sq = (np.asarray(y_test) - ridge.pred) ** 2
     out = {}
     for r in results:
         rmse = root_mean_squared_error(y_test, r.pred)  # averaged over steps when 2-D
@@ -656,6 +674,7 @@ def scores(y_test, results):
             rmse=rmse,
             mae=mae,
             ratio=rmse / ridge_rmse,
+            dm=diebold_mariano((np.asarray(y_test) - r.pred) ** 2, ridge_sq),
             seed_ratio=np.mean(seeds) / ridge_rmse,
             seed_sd=np.std(seeds, ddof=1) / ridge_rmse if len(seeds) > 1 else None,
             n_seeds=len(seeds),
@@ -696,6 +715,7 @@ def print_series_table(info, sc, n_steps):
             fmt(v["mae"]),
             f"{v['ratio']:.3f}",
             f"{v['seed_ratio']:.3f} ± {v['seed_sd']:.3f}" if v["seed_sd"] is not None else "",
+            f"{v['dm']:+.2f}" if v["dm"] is not None else "",
             f"{v['seconds']:.1f}",
             v["note"],
         ]
@@ -710,6 +730,7 @@ def print_series_table(info, sc, n_steps):
                 "MAE",
                 "RMSE / Ridge",
                 f"mean ± sd, {n_seeds} seeds",
+                "DM t vs Ridge",
                 "CPU s",
                 "chosen",
             ],
