@@ -199,6 +199,15 @@ RIDGE_WINDOWS = {
 }
 RNN_WINDOWS = {"yearly": [11, 22], "monthly": [12, 24], "quarterly": [4, 8]}
 NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS = [2, 4, 8], [5, 10]
+
+
+def window_grids(name, freq):
+    """``(Ridge windows, network windows)`` searched on series ``name``."""
+    if name == "nile":
+        return NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS
+    return RIDGE_WINDOWS[freq], RNN_WINDOWS[freq]
+
+
 HIDDEN = [32, 64]  # the default, 64, and half of it
 ALPHAS = [0.01, 0.1, 1.0, 10.0, 100.0]
 
@@ -532,10 +541,7 @@ def evaluate_series(name, args, n_steps=1):
     test = np.arange(split, n_rows)
     y_train, y_test = y[train], y[test]
     epochs = args.epochs
-    if name == "nile":
-        ridge_windows, rnn_windows = NILE_RIDGE_WINDOWS, NILE_RNN_WINDOWS
-    else:
-        ridge_windows, rnn_windows = RIDGE_WINDOWS[freq], RNN_WINDOWS[freq]
+    ridge_windows, rnn_windows = window_grids(name, freq)
     hidden = HIDDEN
     if args.quick:
         ridge_windows, rnn_windows, hidden = ridge_windows[:2], rnn_windows[:1], hidden[:1]
@@ -609,34 +615,21 @@ def evaluate_series(name, args, n_steps=1):
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
     if args.phase and m:
-        # The season's phase as input columns (one-hot), for both models alike.
-        X_phase = np.hstack([X, np.eye(m)[np.arange(n_rows) % m]])
-        sk("Ridge (grid) + phase", ridge_search(ridge_windows), describe, X=X_phase)
-        sk(
-            "RNN default + phase",
-            rnn_default(epochs),
-            lambda f: f"lstm, w=24, defaults, {m} phase columns",
-            X=X_phase,
-        )
-        sk("RNN grid + phase", rnn_grid(rnn_windows, hidden, epochs), describe, X=X_phase)
+        # The season's phase as input columns (one-hot), for every model alike;
+        # on a positive series also with the logarithms of the series, where
+        # a season whose amplitude grows with the level is additive.
+        phase = np.eye(m)[np.arange(n_rows) % m]
+        variants = [(" + phase", "", np.hstack([X, phase]), False)]
         if (X > 0).all():
-            # A season whose amplitude grows with the level is additive in logs.
-            X_log = np.hstack([np.log(X), X_phase[:, X.shape[1] :]])
-            sk("Ridge (grid), logs + phase", ridge_search(ridge_windows), describe, X_log, True)
-            sk(
-                "RNN default, logs + phase",
-                rnn_default(epochs),
-                lambda f: f"lstm, w=24, defaults, on logs, {m} phase columns",
-                X_log,
-                True,
-            )
-            sk(
-                "RNN grid, logs + phase",
-                rnn_grid(rnn_windows, hidden, epochs),
-                describe,
-                X_log,
-                True,
-            )
+            variants.append((", logs + phase", "on logs, ", np.hstack([np.log(X), phase]), True))
+        for suffix, how, X_in, log in variants:
+            default_note = lambda f, how=how: f"lstm, w=24, defaults, {how}{m} phase columns"  # noqa: E731
+            for label, est, note_fn in [
+                ("Ridge (grid)", ridge_search(ridge_windows), describe),
+                ("RNN default", rnn_default(epochs), default_note),
+                ("RNN grid", rnn_grid(rnn_windows, hidden, epochs), describe),
+            ]:
+                sk(label + suffix, est, note_fn, X_in, log)
     scale = diff_scale(data.to_numpy(float)[: split + 1])
     for norm in args.norms:
         sk(
@@ -653,10 +646,8 @@ def diebold_mariano(squared, reference):
     the mean difference of squared errors over its standard error (negative:
     smaller errors than the reference). About -2 or below, the difference is
     unlikely to be the test rows' luck; between -1 and 1, these rows cannot
-    tell the two apart. None for multi-step forecasts (their errors overlap in
-    time) and for the reference itself."""
-    if squared.ndim > 1 or np.array_equal(squared, reference):
-        return None
+    tell the two apart. One-step forecasts only: multi-step errors overlap in
+    time, which this standard error ignores."""
     d = squared - reference
     return float(d.mean() / (d.std(ddof=1) / math.sqrt(len(d))))
 
@@ -674,7 +665,11 @@ def scores(y_test, results):
             rmse=rmse,
             mae=mae,
             ratio=rmse / ridge_rmse,
-            dm=diebold_mariano((np.asarray(y_test) - r.pred) ** 2, ridge_sq),
+            dm=(
+                diebold_mariano((np.asarray(y_test) - r.pred) ** 2, ridge_sq)
+                if r is not ridge and np.ndim(r.pred) == 1
+                else None
+            ),
             seed_ratio=np.mean(seeds) / ridge_rmse,
             seed_sd=np.std(seeds, ddof=1) / ridge_rmse if len(seeds) > 1 else None,
             n_seeds=len(seeds),
@@ -960,7 +955,7 @@ def run_defaults(args):
         X, y = make_supervised(data, target=target)
         X, y = X.to_numpy(float), np.asarray(y, float)
         split = int(SPLIT * len(X))
-        ridge = ridge_search(RIDGE_WINDOWS[freq] if name != "nile" else NILE_RIDGE_WINDOWS)
+        ridge = ridge_search(window_grids(name, freq)[0])
         ridge.fit(X[:split], y[:split])
         r = root_mean_squared_error(y[split:], ridge.predict(X)[split:])
         prepared[name] = (X, y, split, r)
@@ -1191,8 +1186,7 @@ def run_linear_windows(args):
         X, y = make_supervised(data, target=target)
         X, y = X.to_numpy(float), np.asarray(y, float)
         split = int(SPLIT * len(X))
-        ridge_windows = NILE_RIDGE_WINDOWS if name == "nile" else RIDGE_WINDOWS[freq]
-        ridge = ridge_search(ridge_windows).fit(X[:split], y[:split])
+        ridge = ridge_search(window_grids(name, freq)[0]).fit(X[:split], y[:split])
         ridge_rmse = root_mean_squared_error(y[split:], ridge.predict(X)[split:])
         series = data[target].to_numpy(float)
         windows = NILE_LINEAR_WINDOWS if name == "nile" else LINEAR_WINDOWS[freq]
