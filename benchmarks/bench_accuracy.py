@@ -310,12 +310,12 @@ def ridge_search(windows):
     )
 
 
-def rnn_default(epochs=None, window=24):
+def rnn_default(epochs=None, window=24, **params):
     kw = {} if epochs is None else {"max_epochs": epochs}
     return make_pipeline(
         StandardScaler(),
         SequenceWindower(window=window),
-        RNNRegressor(cell="lstm", random_state=SEED, **kw),
+        RNNRegressor(cell="lstm", random_state=SEED, **kw, **params),
     )
 
 
@@ -335,12 +335,12 @@ def rnn_default_no_norm(epochs=None):
     )
 
 
-def rnn_grid(windows, hidden, epochs=None):
+def rnn_grid(windows, hidden, epochs=None, **params):
     kw = {} if epochs is None else {"max_epochs": epochs}
     model = make_pipeline(
         StandardScaler(),
         SequenceWindower(),
-        RNNRegressor(random_state=SEED, **kw),
+        RNNRegressor(random_state=SEED, **kw, **params),
     )
     return GridSearchCV(
         model,
@@ -614,6 +614,16 @@ def evaluate_series(name, args, n_steps=1):
         lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0",
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
+    if args.early_stopping:
+        # The last tenth of the training rows as validation rows; the epoch
+        # with the lowest validation loss is kept.
+        stopped = lambda f: f"lstm, w=24, early_stopping=True, {f[-1].n_iter_} epochs"  # noqa: E731
+        sk("RNN default, early stop", rnn_default(epochs, early_stopping=True), stopped)
+        sk(
+            "RNN grid, early stop",
+            rnn_grid(rnn_windows, hidden, epochs, early_stopping=True),
+            describe,
+        )
     if args.phase and m:
         # The season's phase as input columns (one-hot), for every model alike;
         # on a positive series also with the logarithms of the series, where
@@ -797,6 +807,7 @@ def plot(path, per_series, n_steps):
         "Ridge (grid)",
         "best classical",
         "RNN default (README)",
+        "RNN default, early stop",
         "RNN grid, norm off",
         "RNN grid, norm last",
         "RNN grid, norm standard",
@@ -1272,6 +1283,11 @@ def main():
         "--phase",
         action="store_true",
         help="also Ridge and the README pipeline with the season's phase as one-hot columns",
+    )
+    p.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="also the README pipeline and its grid with early_stopping=True",
     )
     p.add_argument(
         "--seeds",
