@@ -124,7 +124,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     early_stopping : bool, default=False
         Hold out the last ``validation_fraction`` of the rows (time order
         kept) and stop when their loss stops improving; the best epoch's
-        weights are kept.
+        weights are kept. Worth setting for direct multi-step forecasts
+        (several target columns) from a few hundred rows, where the default
+        100 epochs fit the noise of the far steps; on a trending series the
+        model then never trains on its most recent rows
+        (``benchmarks/README.md``, "Multi-step").
 
     validation_fraction : float, default=0.1
         Fraction of rows, taken from the end, used for early stopping.
