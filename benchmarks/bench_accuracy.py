@@ -319,22 +319,6 @@ def rnn_default(epochs=None, window=24, **params):
     )
 
 
-def rnn_default_no_norm(epochs=None):
-    kw = {} if epochs is None else {"max_epochs": epochs}
-    return make_pipeline(
-        StandardScaler(),
-        SequenceWindower(window=24),
-        RNNRegressor(
-            cell="lstm",
-            random_state=SEED,
-            window_norm=None,
-            linear_skip=False,
-            head_dropout=0.0,
-            **kw,
-        ),
-    )
-
-
 def rnn_grid(windows, hidden, epochs=None, **params):
     kw = {} if epochs is None else {"max_epochs": epochs}
     model = make_pipeline(
@@ -610,7 +594,8 @@ def evaluate_series(name, args, n_steps=1):
         )
     sk(
         "RNN before (no norm/skip)",
-        rnn_default_no_norm(epochs),
+        # The network before per-window normalisation and the linear skip.
+        rnn_default(epochs, window_norm=None, linear_skip=False, head_dropout=0.0),
         lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0",
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
