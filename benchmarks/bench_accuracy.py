@@ -595,8 +595,8 @@ def evaluate_series(name, args, n_steps=1):
     sk(
         "RNN before (no norm/skip)",
         # The network before per-window normalisation and the linear skip.
-        rnn_default(epochs, window_norm=None, linear_skip=False, head_dropout=0.0),
-        lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0",
+        rnn_default(epochs, window_norm=None, linear_skip=False, head_dropout=0.0, average=0.0),
+        lambda f: "lstm, w=24, window_norm=None, linear_skip=False, head_dropout=0, average=0",
     )
     sk("RNN grid (defaults)", rnn_grid(rnn_windows, hidden, epochs), describe)
     if args.early_stopping:
@@ -609,6 +609,11 @@ def evaluate_series(name, args, n_steps=1):
             rnn_grid(rnn_windows, hidden, epochs, early_stopping=True),
             describe,
         )
+    if args.last_weights:
+        # The weights of the last epoch instead of the mean of the second half's.
+        last = lambda f: "lstm, w=24, average=0"  # noqa: E731
+        sk("RNN default, last weights", rnn_default(epochs, average=0.0), last)
+        sk("RNN grid, last weights", rnn_grid(rnn_windows, hidden, epochs, average=0.0), describe)
     if args.phase and m:
         # The season's phase as input columns (one-hot), for every model alike;
         # on a positive series also with the logarithms of the series, where
@@ -1273,6 +1278,11 @@ def main():
         "--early-stopping",
         action="store_true",
         help="also the README pipeline and its grid with early_stopping=True",
+    )
+    p.add_argument(
+        "--last-weights",
+        action="store_true",
+        help="also the README pipeline and its grid with average=0 (no weight averaging)",
     )
     p.add_argument(
         "--seeds",

@@ -9,6 +9,7 @@ batches them for skorch, :mod:`._modules` is the network, and the subclasses
 
 import copy
 import inspect
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -49,6 +50,7 @@ from ._training import (
     SequenceData,
     SequenceNet,
     TailSplit,
+    WeightAveraging,
     infer_batches,
     load_network_state,
     network_state,
@@ -87,6 +89,7 @@ NETWORK_PARAMS = ("module", "module_kwargs", "optimizer", "embedding_dim", *BUIL
 INTERNAL_CALLBACKS = (
     "sklearn_rnn_grad_clip",
     "sklearn_rnn_early_stopping",
+    "sklearn_rnn_average",
     "sklearn_rnn_progress",
 )
 
@@ -120,6 +123,7 @@ class BaseRNN(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
+        "average": [Interval(Real, 0, 1, closed="both")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -154,6 +158,7 @@ class BaseRNN(BaseEstimator):
         batch_size,
         max_epochs,
         shuffle,
+        average,
         early_stopping,
         validation_fraction,
         n_iter_no_change,
@@ -184,6 +189,7 @@ class BaseRNN(BaseEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.shuffle = shuffle
+        self.average = average
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -528,13 +534,18 @@ class BaseRNN(BaseEstimator):
         return net
 
     def _callbacks(self, early_stopping, epochs):
-        grad_clip, stopping, progress = INTERNAL_CALLBACKS
+        grad_clip, stopping, average, progress = INTERNAL_CALLBACKS
         callbacks = []
         if self.max_grad_norm is not None:
             # First, so that every other callback sees the clipped gradients.
             callbacks.append((grad_clip, GradientNormClipping(self.max_grad_norm)))
         if early_stopping:
             callbacks.append((stopping, EarlyStopping(self.n_iter_no_change, self.tol)))
+        else:
+            averaged = math.ceil(self.average * epochs)
+            if averaged > 1:
+                # Before the user's callbacks: their on_train_end sees the mean.
+                callbacks.append((average, WeightAveraging(epochs - averaged)))
         if self.verbose:
             callbacks.append((progress, Progress(epochs, int(self.verbose))))
         for i, cb in enumerate(self.callbacks or ()):

@@ -656,6 +656,43 @@ class EarlyStopping(Callback):
             load_state(net, self.best_state_)
 
 
+class WeightAveraging(Callback):
+    """Stochastic weight averaging (Izmailov et al., 2018): training ends with
+    the mean of the module's floating-point parameters at the end of each
+    epoch after the first ``skip`` epochs of the call (buffers keep their last
+    values). An interrupted call keeps the last completed epoch's weights, as
+    it would without averaging."""
+
+    def __init__(self, skip):
+        self.skip = skip
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs_ = 0
+        self.mean_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+        count = self.epochs_ - self.skip
+        if count < 1:
+            return
+        with torch.no_grad():
+            params = [p for p in net.module_.parameters() if p.is_floating_point()]
+            if self.mean_ is None:
+                self.mean_ = [p.detach().clone() for p in params]
+            else:
+                for mean, p in zip(self.mean_, params, strict=True):
+                    mean.add_(p.detach() - mean, alpha=1.0 / count)
+
+    def on_train_end(self, net, **kwargs):
+        mean, self.mean_ = self.mean_, None
+        if mean is None or getattr(net, "interrupted_", False):
+            return
+        with torch.no_grad():
+            params = [p for p in net.module_.parameters() if p.is_floating_point()]
+            for p, value in zip(params, mean, strict=True):
+                p.copy_(value)
+
+
 class Progress(Callback):
     """A progress bar over epochs with the current losses (verbose >= 1);
     with verbose >= 2, also one line per epoch."""
