@@ -609,11 +609,19 @@ def evaluate_series(name, args, n_steps=1):
             rnn_grid(rnn_windows, hidden, epochs, early_stopping=True),
             describe,
         )
-    if args.last_weights:
-        # The weights of the last epoch instead of the mean of the second half's.
-        last = lambda f: "lstm, w=24, average=0"  # noqa: E731
-        sk("RNN default, last weights", rnn_default(epochs, average=0.0), last)
-        sk("RNN grid, last weights", rnn_grid(rnn_windows, hidden, epochs, average=0.0), describe)
+    for average in args.average:
+        # The weights averaged over another share of the epochs (0: the last
+        # epoch's weights).
+        sk(
+            f"RNN default, average={average:g}",
+            rnn_default(epochs, average=average),
+            lambda f, a=average: f"lstm, w=24, average={a:g}",
+        )
+        sk(
+            f"RNN grid, average={average:g}",
+            rnn_grid(rnn_windows, hidden, epochs, average=average),
+            describe,
+        )
     if args.phase and m:
         # The season's phase as input columns (one-hot), for every model alike;
         # on a positive series also with the logarithms of the series, where
@@ -1280,9 +1288,12 @@ def main():
         help="also the README pipeline and its grid with early_stopping=True",
     )
     p.add_argument(
-        "--last-weights",
-        action="store_true",
-        help="also the README pipeline and its grid with average=0 (no weight averaging)",
+        "--average",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also the README pipeline and its grid with these values of average "
+        "(0: the last epoch's weights)",
     )
     p.add_argument(
         "--seeds",

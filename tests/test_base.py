@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_rnn import RNNClassifier, RNNRegressor
@@ -198,3 +199,55 @@ def test_verbose_2_prints_a_line_per_epoch(estimator, capfd):
     out, err = capfd.readouterr()
     assert err.count("epoch ") >= 2
     assert "train_loss=" in err
+
+
+# ------------------------------------------------------- weight averaging
+
+
+class EpochWeights(Callback):
+    """The module's parameters at the end of every epoch of a call, as trained."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights.append([p.detach().clone() for p in net.module_.parameters()])
+
+
+def assert_weights(module, expected):
+    for param, value in zip(module.parameters(), expected, strict=True):
+        assert_allclose(param.detach().numpy(), value.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("average, averaged", [(0.5, 2), (0.75, 3), (1.0, 4), (0.2, 1), (0.0, 1)])
+def test_average_keeps_the_mean_of_the_last_epochs_weights(estimator, average, averaged):
+    X = np.random.default_rng(0).normal(size=(40, 5, 2))
+    y = target(estimator, X)
+    seen = EpochWeights()
+    params = {**TINY, "max_epochs": 4}
+    model = estimator(**params, average=average, callbacks=[seen]).fit(X, y)
+    assert len(seen.weights) == 4
+    last = seen.weights[-averaged:]
+    assert_weights(model.module_, [torch.stack(w).mean(0) for w in zip(*last, strict=True)])
+    # Averaging changes what training ends with, not the training itself.
+    plain = estimator(**params, average=0.0).fit(X, y)
+    assert model.loss_curve_ == plain.loss_curve_
+    if averaged > 1:
+        assert not np.allclose(outputs(model, X), outputs(plain, X))
+    else:
+        assert_array_equal(outputs(model, X), outputs(plain, X))
+
+
+def test_average_applies_to_the_epochs_of_each_call(estimator):
+    X = np.random.default_rng(0).normal(size=(40, 5, 2))
+    y = target(estimator, X)
+    seen = EpochWeights()
+    model = estimator(**{**TINY, "max_epochs": 3}, average=1.0, warm_start=True, callbacks=[seen])
+    model.fit(X, y).fit(X, y)
+    assert model.n_iter_ == 6
+    assert len(seen.weights) == 3  # the second call's epochs
+    mean = [torch.stack(w).mean(0) for w in zip(*seen.weights, strict=True)]
+    assert_weights(model.module_, mean)
+    # partial_fit runs one epoch and keeps it.
+    model.partial_fit(X, y)
+    assert_weights(model.module_, seen.weights[-1])

@@ -264,6 +264,11 @@ def test_sample_weight_removing_a_class_predicts_the_other():
 # ------------------------------------------------------ incremental training
 
 
+def test_classifier_keeps_the_last_epochs_weights_by_default():
+    # Its benchmarks were measured without weight averaging.
+    assert RNNClassifier().average == 0.0
+
+
 def test_partial_fit_needs_classes_on_the_first_call():
     X, y = three_classes()
     model = RNNClassifier(**TINY)
