@@ -127,7 +127,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         the epochs (0.5: the second half), not the last epoch's. The mean of
         weights that wander around a minimum fits less of the training noise
         than any one of them: against Ridge, the sunspot forecast went from
-        0.85 to 0.80 and elnino's from 1.01 to 0.98; a series still learning
+        0.85 to 0.79 and elnino's from 1.01 to 0.98; a series still learning
         in the last epochs loses (the exponential trend, 0.91 to 0.96; see
         ``benchmarks/README.md``, "Weight averaging"). 0 keeps the last
         epoch's weights. It costs no training time. It applies to the
