@@ -1287,6 +1287,19 @@ def test_ctrl_c_keeps_the_last_completed_epoch(how, default_sigint):
     assert model.n_iter_ == 2
 
 
+def test_ctrl_c_keeps_the_last_completed_epoch_not_an_average():
+    # The weights of epochs 1 and 2 would be averaged with all four's; an
+    # interrupted fit keeps epoch 2's as they were trained.
+    stop = InterruptAt(epoch=3, batch=1)
+    model = tiny(max_epochs=4, batch_size=4, shuffle=False, average=1.0, callbacks=[stop])
+    with pytest.warns(UserWarning, match=r"last completed epoch \(2\)"):
+        model.fit(X3, Y)
+    reference = tiny(max_epochs=2, batch_size=4, shuffle=False, average=0.0).fit(X3, Y)
+    assert_array_equal(model.predict(X3), reference.predict(X3))
+    averaged = tiny(max_epochs=2, batch_size=4, shuffle=False, average=1.0).fit(X3, Y)
+    assert not np.allclose(averaged.predict(X3), reference.predict(X3))
+
+
 def test_ctrl_c_in_partial_fit_and_warm_start():
     # No random draws in training (no shuffling, no head dropout): continued
     # training then takes the steps of one longer fit, the reference below.
