@@ -89,8 +89,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Stochastic weight averaging: the fitted weights are the mean of the
         weights at the end of each epoch in the last ``average`` fraction of
         the epochs (0.5: the second half); 0 keeps the last epoch's weights,
-        the default here (the classification benchmarks were measured
-        without; :class:`RNNRegressor` averages the second half). It applies
+        the default here (the classification benchmarks are measured
+        without it; :class:`RNNRegressor` averages the second half). It applies
         to the epochs of each ``fit`` call (``partial_fit`` runs one), not
         with ``early_stopping``, which keeps its best epoch's weights.
 
