@@ -666,31 +666,33 @@ class WeightAveraging(Callback):
     def __init__(self, skip):
         self.skip = skip
 
+    @staticmethod
+    def _params(net):
+        return [p for p in net.module_.parameters() if p.is_floating_point()]
+
     def on_train_begin(self, net, **kwargs):
         self.epochs_ = 0
         self.mean_ = None
 
+    @torch.no_grad()
     def on_epoch_end(self, net, **kwargs):
         self.epochs_ += 1
         count = self.epochs_ - self.skip
         if count < 1:
             return
-        with torch.no_grad():
-            params = [p for p in net.module_.parameters() if p.is_floating_point()]
-            if self.mean_ is None:
-                self.mean_ = [p.detach().clone() for p in params]
-            else:
-                for mean, p in zip(self.mean_, params, strict=True):
-                    mean.add_(p.detach() - mean, alpha=1.0 / count)
+        if self.mean_ is None:
+            self.mean_ = [p.clone() for p in self._params(net)]
+            return
+        for mean, p in zip(self.mean_, self._params(net), strict=True):
+            mean.add_(p - mean, alpha=1.0 / count)
 
+    @torch.no_grad()
     def on_train_end(self, net, **kwargs):
         mean, self.mean_ = self.mean_, None
         if mean is None or getattr(net, "interrupted_", False):
             return
-        with torch.no_grad():
-            params = [p for p in net.module_.parameters() if p.is_floating_point()]
-            for p, value in zip(params, mean, strict=True):
-                p.copy_(value)
+        for p, value in zip(self._params(net), mean, strict=True):
+            p.copy_(value)
 
 
 class Progress(Callback):
