@@ -283,7 +283,6 @@ class BaseRNN(BaseEstimator):
         device = resolve_device(self.device)
         if keep:
             self._check_continuable(device)
-        callbacks = self._callbacks(early_stopping, epochs)
         # Early stopping validates on the last rows: nothing is fitted on them.
         n_train = n_samples
         if early_stopping:
@@ -292,6 +291,7 @@ class BaseRNN(BaseEstimator):
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
         )
+        callbacks = self._callbacks(early_stopping, epochs, self._average_share(fitted))
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
         # Off the CPU, the training data move to the device once, not per batch.
@@ -533,7 +533,11 @@ class BaseRNN(BaseEstimator):
             raise
         return net
 
-    def _callbacks(self, early_stopping, epochs):
+    def _average_share(self, fitted):
+        """The share of the epochs whose weights are averaged (``average``)."""
+        return self.average
+
+    def _callbacks(self, early_stopping, epochs, average_share):
         grad_clip, stopping, average, progress = INTERNAL_CALLBACKS
         callbacks = []
         if self.max_grad_norm is not None:
@@ -542,7 +546,7 @@ class BaseRNN(BaseEstimator):
         if early_stopping:
             callbacks.append((stopping, EarlyStopping(self.n_iter_no_change, self.tol)))
         else:
-            averaged = math.ceil(self.average * epochs)
+            averaged = math.ceil(average_share * epochs)
             if averaged > 1:
                 # Before the user's callbacks: their on_train_end sees the mean.
                 callbacks.append((average, WeightAveraging(epochs - averaged)))
