@@ -326,57 +326,6 @@ def test_head_dropout_acts_in_training_only():
     assert torch.equal(module.head_dropout(summary), summary)
 
 
-class EpochWeights(Callback):
-    """The module's parameters at the end of every epoch, as trained."""
-
-    def on_train_begin(self, net, **kwargs):
-        self.weights = []
-
-    def on_epoch_end(self, net, **kwargs):
-        self.weights.append([p.detach().clone() for p in net.module_.parameters()])
-
-
-def averaged_epochs(model, weights):
-    """How many of the last epochs' weights the fitted weights are the mean of."""
-    for count in range(1, len(weights) + 1):
-        mean = [torch.stack(w).mean(0) for w in zip(*weights[-count:], strict=True)]
-        if all(
-            np.allclose(p.detach().numpy(), m.numpy(), rtol=1e-5, atol=1e-7)
-            for p, m in zip(model.module_.parameters(), mean, strict=True)
-        ):
-            return count
-    return None
-
-
-@pytest.mark.parametrize(
-    "case, averaged",
-    [
-        ("one output", 2),
-        ("one output, per-window normalised", 2),
-        ("two outputs", 4),
-        ("two outputs, per-window normalised", 2),
-    ],
-)
-def test_regressor_average_auto(case, averaged):
-    # "auto" (the default) averages the second half of the epochs, and every
-    # epoch for several outputs on windows as they are (direct multi-step
-    # forecasts), whose far steps the last epochs overfit. The classifier's
-    # default is off (tests/test_classifier.py).
-    X, y = make_sequences()
-    norm = {"window_norm": "standard", "target_features": 0} if "normalised" in case else {}
-    if "two" in case:
-        y = np.column_stack([y, X[:, -1, 0]])
-    seen = EpochWeights()
-    params = {**TINY, "max_epochs": 4, "window_norm": None, **norm}
-    model = RNNRegressor(**params, callbacks=[seen]).fit(X, y)
-    assert model.average == "auto"
-    assert (model.window_norm_ is not None) == ("normalised" in case)
-    assert averaged_epochs(model, seen.weights) == averaged
-    # An explicit share applies whatever the outputs.
-    model = RNNRegressor(**params, average=0.5, callbacks=[seen]).fit(X, y)
-    assert averaged_epochs(model, seen.weights) == 2
-
-
 def test_regressor_average_rejects_other_values():
     for bad in (1.5, -0.1, "half"):
         with pytest.raises(ValueError, match="'average' parameter of RNNRegressor"):
