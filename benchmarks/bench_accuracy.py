@@ -54,9 +54,9 @@ Models:
 
 Other sections (each its own run):
 
-- ``--multistep``: direct 12-step forecasts (``make_supervised(n_steps=12)``),
-  RMSE averaged over the steps; ARIMA/ETS forecast 12 ahead from each origin
-  with frozen parameters.
+- ``--multistep``: direct 12-step forecasts (``make_supervised(n_steps=12)``;
+  ``--steps N`` for another horizon), RMSE averaged over the steps;
+  ARIMA/ETS forecast as far ahead from each origin with frozen parameters.
 - ``--defaults``: which ``RNNRegressor`` training defaults pass
   scikit-learn's ``check_regressors_train`` (lstm, gru, rnn) and forecast
   well (README pipeline on sunspots and a generated series); also whether
@@ -868,7 +868,8 @@ def run_accuracy(args, n_steps):
     print(totals(start, cpu_start))
     plot_path = args.plot
     if n_steps > 1 and plot_path == DEFAULT_PLOT:
-        plot_path = str(HERE / "images" / "accuracy_multistep.png")
+        suffix = "" if n_steps == 12 else f"_{n_steps}"
+        plot_path = str(HERE / "images" / f"accuracy_multistep{suffix}.png")
     plot(plot_path, per_series, n_steps)
 
 
@@ -1261,6 +1262,9 @@ def main():
     p.add_argument("--plot", default=DEFAULT_PLOT, help="where to save the figure")
     p.add_argument("--multistep", action="store_true", help="direct 12-step forecasts instead")
     p.add_argument(
+        "--steps", type=int, default=12, help="with --multistep: the steps forecast (default 12)"
+    )
+    p.add_argument(
         "--defaults", action="store_true", help="training defaults and check_regressors_train"
     )
     p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
@@ -1325,7 +1329,7 @@ def main():
     elif args.linear_windows:
         run_linear_windows(args)
     else:
-        run_accuracy(args, n_steps=12 if args.multistep else 1)
+        run_accuracy(args, n_steps=args.steps if args.multistep else 1)
 
 
 if __name__ == "__main__":
