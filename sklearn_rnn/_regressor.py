@@ -137,13 +137,14 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         otherwise the second half (0.5). Against Ridge, the sunspot forecast
         went from 0.85 to 0.79 and elnino's from 1.01 to 0.98; twelve steps
         ahead, from 1.39 to 1.17 and from 1.21 to 1.01 (the second half alone:
-        1.24 and 1.17). A series still learning in the last epochs loses (the
-        exponential trend, 0.91 to 0.96, and 1.18 twelve steps ahead with
-        every epoch averaged, which is why per-window normalised outputs,
-        a trending series', keep the second half; see
-        ``benchmarks/README.md``, "Weight averaging"). 0 keeps the last
-        epoch's weights. It costs no training time. It applies to the
-        epochs of each ``fit`` call (``partial_fit`` runs one), not with
+        1.24 and 1.17). A series still learning in the last epochs loses: the
+        exponential trend went from 0.91 to 0.96, and twelve steps ahead
+        with every epoch averaged from 0.95 to 1.18, which is why outputs
+        under per-window normalisation (a trending series') keep the second
+        half (``benchmarks/README.md``, "Weight averaging" and
+        "Multi-step"). 0 keeps the last epoch's weights. It costs no
+        training time. It applies to the epochs of each ``fit`` call
+        (``partial_fit`` runs one), not with
         ``early_stopping``, which keeps its best epoch's weights;
         ``loss_curve_`` is the loss of the weights as trained, epoch by epoch.
 
