@@ -291,7 +291,7 @@ class BaseRNN(BaseEstimator):
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
         )
-        callbacks = self._callbacks(early_stopping, epochs, self._average_share(fitted))
+        callbacks = self._callbacks(early_stopping, epochs, self._average_share(y, fitted))
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
         # Off the CPU, the training data move to the device once, not per batch.
@@ -533,8 +533,9 @@ class BaseRNN(BaseEstimator):
             raise
         return net
 
-    def _average_share(self, fitted):
-        """The share of the epochs whose weights are averaged (``average``)."""
+    def _average_share(self, y, fitted):
+        """The share of the epochs whose weights are averaged (``average``), for
+        targets ``y`` and the target's fitted attributes ``fitted``."""
         return self.average
 
     def _callbacks(self, early_stopping, epochs, average_share):

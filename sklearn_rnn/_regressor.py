@@ -22,8 +22,8 @@ from ._training import least_squares_skip
 AUTO_MODE = "standard"
 AUTO_SHARE = 0.05
 # What average="auto" averages: the second half of the epochs; every epoch
-# for several outputs read without per-window normalisation (chosen by
-# benchmarks/bench_accuracy.py, "Weight averaging").
+# for several outputs whose training target stays in its range (no trend;
+# chosen by benchmarks/bench_accuracy.py, "Multi-step").
 AUTO_AVERAGE = 0.5
 AUTO_AVERAGE_OUTPUTS = 1.0
 # The linear skip starts at the least-squares fit on at most this many training
@@ -132,16 +132,17 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         the epochs (0.5: the second half), not the last epoch's. The mean of
         weights that wander around a minimum fits less of the training noise
         than any one of them. ``"auto"``: every epoch (1.0) for several
-        outputs on windows as they are (``window_norm_`` None), such as a
-        direct multi-step forecast, whose far steps the last epochs overfit;
-        otherwise the second half (0.5). Against Ridge, the sunspot forecast
+        outputs, such as a direct multi-step forecast, whose far steps the
+        last epochs overfit, unless the training target leaves its range (the
+        rule of ``window_norm="auto"``: a trend); otherwise the second half
+        (0.5). Against Ridge, the sunspot forecast
         went from 0.85 to 0.79 and elnino's from 1.01 to 0.98; twelve steps
         ahead, from 1.39 to 1.17 and from 1.21 to 1.01 (the second half alone:
         1.24 and 1.17). A series still learning in the last epochs loses: the
         exponential trend went from 0.91 to 0.96, and twelve steps ahead
-        with every epoch averaged from 0.95 to 1.18, which is why outputs
-        under per-window normalisation (a trending series') keep the second
-        half (``benchmarks/README.md``, "Weight averaging" and
+        with every epoch averaged from 0.95 to 1.18, which is why a
+        trending target keeps the second half (``benchmarks/README.md``,
+        "Weight averaging" and
         "Multi-step"). 0 keeps the last epoch's weights. It costs no
         training time. It applies to the epochs of each ``fit`` call
         (``partial_fit`` runs one), not with
@@ -513,10 +514,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
 
-    def _average_share(self, fitted):
+    def _average_share(self, y, fitted):
         if self.average != "auto":
             return self.average
-        if fitted["n_outputs_"] > 1 and fitted["window_norm_"] is None:
+        if fitted["n_outputs_"] > 1 and not _leaves_its_range(y.reshape(len(y), -1)):
             return AUTO_AVERAGE_OUTPUTS
         return AUTO_AVERAGE
 

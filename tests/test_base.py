@@ -254,21 +254,26 @@ def averaged_epochs(model, weights):
     "case, averaged",
     [
         ("one output", 2),
-        ("one output, per-window normalised", 2),
+        ("one output, trending", 2),
         ("two outputs", 4),
-        ("two outputs, per-window normalised", 2),
+        ("two outputs, per-window normalised", 4),
+        ("two outputs, trending", 2),
+        ("two outputs, trending, per-window normalised", 2),
     ],
 )
 def test_regressor_average_auto(case, averaged):
     # "auto" (the default) averages the second half of the epochs, and every
-    # epoch for several outputs on windows as they are (direct multi-step
-    # forecasts), whose far steps the last epochs overfit. The classifier's
-    # default is off (tests/test_classifier.py).
-    X = np.random.default_rng(0).normal(size=(40, 6, 2))
-    y = X[:, -2:, 0].sum(axis=1) + 0.5 * X[:, -1, -1]
+    # epoch for several outputs (direct multi-step forecasts, whose far steps
+    # the last epochs overfit) unless the target leaves its range (a trend,
+    # still being learned in the last epochs). The classifier's default is
+    # off (tests/test_classifier.py).
+    # Windows of a sine of period 8 (a second feature of noise), and its next values: a
+    # series that stays in its range, or with a trend one that leaves it.
+    t = np.arange(40)[:, None] + np.arange(8)[None, :]
+    series = np.sin(2 * np.pi * t / 8) + (0.2 * t if "trending" in case else 0.0)
+    X = np.stack([series[:, :6], np.random.default_rng(0).normal(size=(40, 6))], axis=2)
+    y = series[:, 6] if "two" not in case else series[:, 6:]
     norm = {"window_norm": "standard", "target_features": 0} if "normalised" in case else {}
-    if "two" in case:
-        y = np.column_stack([y, X[:, -1, 0]])
     seen = EpochWeights()
     params = {**TINY, "max_epochs": 4, "window_norm": None, **norm}
     model = RNNRegressor(**params, callbacks=[seen]).fit(X, y)
