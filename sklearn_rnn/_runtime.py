@@ -324,11 +324,13 @@ def row_tile(device):
     Matrix kernels round the rows of a partial register tile differently from
     those of whole ones. On AVX2 CPUs every multiple of 4 rows gave the same
     outputs as any other, for RNN, LSTM and GRU, hidden 1 to 200, 1 or 2
-    layers, one or two directions, on 1 or 2 threads (benchmarks/README.md),
-    so a one-window prediction runs 4 rows, not 16 (1.2 times the cost of one
-    row instead of 2.5 there). Elsewhere, not measured that way, it stays 16.
+    layers, one or two directions, on 1 or 2 threads; on AVX512 CPUs a row in
+    4 rows gave the same outputs as in 16 in every configuration of that
+    kind tried (benchmarks/README.md). So a one-window prediction runs 4
+    rows, not 16 (1.2 times the cost of one row instead of 2 to 2.5 there).
+    Elsewhere, not measured that way, it stays 16.
     """
-    if _on_cpu(device) and _cpu_capability() == "AVX2":
+    if _on_cpu(device) and _cpu_capability() in ("AVX2", "AVX512"):
         return 4
     return 16
 
