@@ -283,6 +283,7 @@ class BaseRNN(BaseEstimator):
         device = resolve_device(self.device)
         if keep:
             self._check_continuable(device)
+        callbacks = self._callbacks(early_stopping, epochs, self._average_share(y))
         # Early stopping validates on the last rows: nothing is fitted on them.
         n_train = n_samples
         if early_stopping:
@@ -291,7 +292,6 @@ class BaseRNN(BaseEstimator):
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
         )
-        callbacks = self._callbacks(early_stopping, epochs, self._average_share(y, fitted))
         if weight is not None:
             weight = torch.from_numpy(weight.astype(np.float32))
         # Off the CPU, the training data move to the device once, not per batch.
@@ -533,9 +533,9 @@ class BaseRNN(BaseEstimator):
             raise
         return net
 
-    def _average_share(self, y, fitted):
-        """The share of the epochs whose weights are averaged (``average``), for
-        targets ``y`` and the target's fitted attributes ``fitted``."""
+    def _average_share(self, y):
+        """The share of the epochs whose weights are averaged (``average``) in
+        a fit on targets ``y``."""
         return self.average
 
     def _callbacks(self, early_stopping, epochs, average_share):

@@ -135,18 +135,16 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         outputs, such as a direct multi-step forecast, whose far steps the
         last epochs overfit, unless the training target leaves its range (the
         rule of ``window_norm="auto"``: a trend); otherwise the second half
-        (0.5). Against Ridge, the sunspot forecast
-        went from 0.85 to 0.79 and elnino's from 1.01 to 0.98; twelve steps
-        ahead, from 1.39 to 1.17 and from 1.21 to 1.01 (the second half alone:
-        1.24 and 1.17). A series still learning in the last epochs loses: the
-        exponential trend went from 0.91 to 0.96, and twelve steps ahead
-        with every epoch averaged from 0.95 to 1.18, which is why a
-        trending target keeps the second half (``benchmarks/README.md``,
-        "Weight averaging" and
-        "Multi-step"). 0 keeps the last epoch's weights. It costs no
-        training time. It applies to the epochs of each ``fit`` call
-        (``partial_fit`` runs one), not with
-        ``early_stopping``, which keeps its best epoch's weights;
+        (0.5). Against Ridge, the sunspot forecast went from 0.85 to 0.79 and
+        elnino's from 1.01 to 0.98; twelve steps ahead, from 1.39 to 1.17 and
+        from 1.21 to 1.01 (the second half alone: 1.24 and 1.17). A series
+        still learning in the last epochs loses: the exponential trend went
+        from 0.91 to 0.96, and twelve steps ahead with every epoch averaged
+        from 0.95 to 1.18, which is why a trending target keeps the second
+        half (``benchmarks/README.md``, "Weight averaging" and "Multi-step").
+        0 keeps the last epoch's weights. It costs no training time. It
+        applies to the epochs of each ``fit`` call (``partial_fit`` runs one),
+        not with ``early_stopping``, which keeps its best epoch's weights;
         ``loss_curve_`` is the loss of the weights as trained, epoch by epoch.
 
     early_stopping : bool, default=False
@@ -514,10 +512,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
 
-    def _average_share(self, y, fitted):
+    def _average_share(self, y):
         if self.average != "auto":
             return self.average
-        if fitted["n_outputs_"] > 1 and not _leaves_its_range(y.reshape(len(y), -1)):
+        y2 = y.reshape(len(y), -1)
+        if y2.shape[1] > 1 and not _leaves_its_range(y2):
             return AUTO_AVERAGE_OUTPUTS
         return AUTO_AVERAGE
 

@@ -214,6 +214,18 @@ class EpochWeights(Callback):
         self.weights.append([p.detach().clone() for p in net.module_.parameters()])
 
 
+def epoch_mean(weights):
+    """The mean, parameter by parameter, of epochs' recorded weights."""
+    return [torch.stack(w).mean(0) for w in zip(*weights, strict=True)]
+
+
+def weights_equal(module, expected):
+    return all(
+        np.allclose(param.detach().numpy(), value.numpy(), rtol=1e-5, atol=1e-7)
+        for param, value in zip(module.parameters(), expected, strict=True)
+    )
+
+
 def assert_weights(module, expected):
     for param, value in zip(module.parameters(), expected, strict=True):
         assert_allclose(param.detach().numpy(), value.numpy(), rtol=1e-5, atol=1e-7)
@@ -228,7 +240,7 @@ def test_average_keeps_the_mean_of_the_last_epochs_weights(estimator, average, a
     model = estimator(**params, average=average, callbacks=[seen]).fit(X, y)
     assert len(seen.weights) == 4
     last = seen.weights[-averaged:]
-    assert_weights(model.module_, [torch.stack(w).mean(0) for w in zip(*last, strict=True)])
+    assert_weights(model.module_, epoch_mean(last))
     # Averaging changes what training ends with, not the training itself.
     plain = estimator(**params, average=0.0).fit(X, y)
     assert model.loss_curve_ == plain.loss_curve_
@@ -241,11 +253,7 @@ def test_average_keeps_the_mean_of_the_last_epochs_weights(estimator, average, a
 def averaged_epochs(model, weights):
     """How many of the last epochs' weights the fitted weights are the mean of."""
     for count in range(1, len(weights) + 1):
-        mean = [torch.stack(w).mean(0) for w in zip(*weights[-count:], strict=True)]
-        if all(
-            np.allclose(p.detach().numpy(), m.numpy(), rtol=1e-5, atol=1e-7)
-            for p, m in zip(model.module_.parameters(), mean, strict=True)
-        ):
+        if weights_equal(model.module_, epoch_mean(weights[-count:])):
             return count
     return None
 
@@ -266,9 +274,9 @@ def test_regressor_average_auto(case, averaged):
     # epoch for several outputs (direct multi-step forecasts, whose far steps
     # the last epochs overfit) unless the target leaves its range (a trend,
     # still being learned in the last epochs). The classifier's default is
-    # off (tests/test_classifier.py).
-    # Windows of a sine of period 8 (a second feature of noise), and its next values: a
-    # series that stays in its range, or with a trend one that leaves it.
+    # off (tests/test_classifier.py). The data: windows of a sine of period 8
+    # (a second feature of noise) and its next values, a series that stays in
+    # its range, or with a trend one that leaves it.
     t = np.arange(40)[:, None] + np.arange(8)[None, :]
     series = np.sin(2 * np.pi * t / 8) + (0.2 * t if "trending" in case else 0.0)
     X = np.stack([series[:, :6], np.random.default_rng(0).normal(size=(40, 6))], axis=2)
@@ -293,7 +301,7 @@ def test_average_applies_to_the_epochs_of_each_call(estimator):
     model.fit(X, y).fit(X, y)
     assert model.n_iter_ == 6
     assert len(seen.weights) == 3  # the second call's epochs
-    mean = [torch.stack(w).mean(0) for w in zip(*seen.weights, strict=True)]
+    mean = epoch_mean(seen.weights)
     assert_weights(model.module_, mean)
     # partial_fit runs one epoch and keeps it.
     model.partial_fit(X, y)
