@@ -76,6 +76,11 @@ Other sections (each its own run):
   alone, its first rows padded) against scoring the same fold models on
   windows that reach back into their training rows, and the window each
   would choose; sunspots, the default LSTM and a Ridge, windows 6/11/22/33.
+- ``--spread``: the statistic behind ``window_norm="auto"``'s spread rule
+  (does the training target vary more where it is higher?) on each series
+  at several windows, the decision it makes, and the README pipeline at
+  those windows with ``window_norm=None`` and ``"standard"`` (``--windows``
+  for other windows).
 - ``--linear-windows``: ridge regressions of the next value on one window of
   the target, at several windows, on raw values, per-window standardised
   values and logs relative to the last value (positive series): how far any
@@ -89,6 +94,7 @@ Other sections (each its own run):
     python benchmarks/bench_accuracy.py --defaults
     python benchmarks/bench_accuracy.py --history
     python benchmarks/bench_accuracy.py --linear-windows
+    python benchmarks/bench_accuracy.py --spread --series sunspots macro_infl
     python benchmarks/bench_accuracy.py --windows 36 48 --plot /tmp/windows.png
     python benchmarks/bench_accuracy.py --phase --series elnino gen_exp
 """
@@ -1253,6 +1259,66 @@ def run_linear_windows(args):
     print(totals(start, cpu_start))
 
 
+SPREAD_WINDOWS = {
+    "yearly": [5, 11, 16, 20, 22, 24, 30],
+    "monthly": [12, 24],
+    "quarterly": [4, 8, 12, 16, 20, 24],
+}
+
+
+def run_spread(args):
+    """``window_norm="auto"``'s spread rule: its statistic on each series'
+    training target (the rank correlation of the windows' means with their
+    mean absolute changes, times the square root of the disjoint windows),
+    whether the rule normalises at that window, and the README pipeline's
+    one-step RMSE / Ridge there with ``window_norm=None`` and ``"standard"``
+    (mean of ``--seeds`` seeds), on the main table's split."""
+    from sklearn_rnn._regressor import (
+        _leaves_its_range,
+        _spread_grows_with_level,
+        _spread_statistic,
+    )
+
+    rows = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for name in args.series or SERIES:
+        data, target, m, freq = load_series(name)
+        X, y = make_supervised(data, target=target)
+        X, y = X.to_numpy(float), np.asarray(y, float)
+        split = int(SPLIT * len(X))
+        train, test = np.arange(split), np.arange(split, len(X))
+        ridge = ridge_search(window_grids(name, freq)[0]).fit(X[train], y[train])
+        ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
+        leaves = _leaves_its_range(y[train, None])
+        for window in args.windows or SPREAD_WINDOWS[freq]:
+            statistic = _spread_statistic(y[train, None], window)
+            cells = []
+            for norm in (None, "standard"):
+                ratios = []
+                for seed in range(args.seeds):
+                    model = rnn_default(args.epochs, window, window_norm=norm)
+                    model.set_params(rnnregressor__random_state=seed).fit(X[train], y[train])
+                    pred = model.predict(X)[test]
+                    ratios.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
+                cells.append(f"{np.mean(ratios):.3f}")
+            grows = _spread_grows_with_level(y[train, None], window)
+            row = [
+                name,
+                str(window),
+                "-" if statistic is None else f"{statistic:+.2f}",
+                "yes" if grows else "no",
+                "yes" if leaves else "no",
+                "standard" if grows or leaves else "none",
+                *cells,
+            ]
+            rows.append(row)
+            print(" | ".join(row), flush=True)
+    print(f"\nThe spread rule; README pipeline RMSE / Ridge, mean of {args.seeds} seeds")
+    header = ["series", "window", "statistic", "spread grows", "leaves its range"]
+    print(table([*header, '"auto" gives', "window_norm=None", '"standard"'], rows))
+    print(totals(start, cpu_start))
+
+
 DEFAULT_PLOT = str(HERE / "images" / "accuracy.png")
 
 
@@ -1268,6 +1334,11 @@ def main():
         "--defaults", action="store_true", help="training defaults and check_regressors_train"
     )
     p.add_argument("--history", action="store_true", help="CV bias of block-only windows")
+    p.add_argument(
+        "--spread",
+        action="store_true",
+        help="window_norm='auto''s spread rule and both modes at several windows",
+    )
     p.add_argument(
         "--linear-windows",
         action="store_true",
@@ -1328,6 +1399,8 @@ def main():
         run_history(args)
     elif args.linear_windows:
         run_linear_windows(args)
+    elif args.spread:
+        run_spread(args)
     else:
         run_accuracy(args, n_steps=args.steps if args.multistep else 1)
 

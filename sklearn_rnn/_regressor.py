@@ -17,10 +17,20 @@ from ._training import least_squares_skip
 # What window_norm="auto" uses when the target is a future value of an input
 # feature and its training series leaves the range it had: at least
 # AUTO_SHARE of the last fifth of the training targets lie outside the range
-# of the earlier ones, as a trend or a drifting level makes them (chosen by
-# benchmarks/bench_accuracy.py).
+# of the earlier ones, as a trend or a drifting level makes them; or when its
+# spread grows with its level: over its windows of the model's length, the
+# rank correlation of their means and their mean absolute changes, times the
+# square root of the number of disjoint windows the rows hold, reaches
+# AUTO_SPREAD_Z (a one-sided 5 % test that counts the overlapping windows as
+# that many independent ones), on at least AUTO_SPREAD_WINDOWS of them, for
+# windows of at least AUTO_SPREAD_STEPS steps: a shorter window's mean and
+# spread are too noisy to normalise by where the level itself is information
+# (chosen by benchmarks/bench_accuracy.py).
 AUTO_MODE = "standard"
 AUTO_SHARE = 0.05
+AUTO_SPREAD_Z = 1.645
+AUTO_SPREAD_WINDOWS = 3
+AUTO_SPREAD_STEPS = 20
 # What average="auto" averages: the second half of the epochs; every epoch
 # for several outputs whose training target stays in its range (no trend;
 # chosen by benchmarks/bench_accuracy.py, "Multi-step").
@@ -182,9 +192,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         the exact affine map between its units and ``y``'s, so that a scaler
         before the windower changes nothing) and the training target leaves
         the range it had (at least 5 % of the last fifth of the training rows
-        outside the range of the rows before: a trend or a drifting level),
-        ``"standard"``; otherwise none. A custom ``module`` gets its windows
-        as they are under ``"auto"``. ``window_norm_`` says what was used.
+        outside the range of the rows before: a trend or a drifting level) or
+        varies more where it is higher (over its windows of the model's
+        length, the rank correlation of their means with their mean absolute
+        changes, times the square root of the number of disjoint windows the
+        rows hold, at least 1.645: a one-sided test at 5 %; sunspots, prices,
+        sales; windows of at least 20 steps, whose mean and spread are not
+        too noisy to normalise by), ``"standard"``; otherwise none. A custom
+        ``module`` gets its windows as they are under ``"auto"``.
+        ``window_norm_`` says what was used.
 
     target_features : int, list of int or None, default=None
         The input feature each output is a future value of, for
@@ -557,7 +573,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             _check_units(X, y, index)
             return mode, fit_window_stats(X, lengths, y, mode, index)
         index, scale, offset = found
-        if auto and not _leaves_its_range(y):
+        if auto and not (_leaves_its_range(y) or _spread_grows_with_level(y, X.shape[1])):
             return None, None
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
@@ -643,6 +659,43 @@ def _leaves_its_range(y):
     head, last = y[:-tail], y[-tail:]
     outside = (last > head.max(axis=0)) | (last < head.min(axis=0))
     return bool(outside.mean(axis=0).max() >= AUTO_SHARE)
+
+
+def _spread_grows_with_level(y, steps):
+    """Whether a training target (rows in time order) varies more where its
+    level is higher, as counts, prices and sales do, by
+    :func:`_spread_statistic` on windows of ``steps`` rows: at least
+    AUTO_SPREAD_Z, on windows of at least AUTO_SPREAD_STEPS steps."""
+    if steps < AUTO_SPREAD_STEPS:
+        return False
+    statistic = _spread_statistic(y, steps)
+    return statistic is not None and statistic >= AUTO_SPREAD_Z
+
+
+def _spread_statistic(y, steps):
+    """The rank correlation of the means of the target's windows of ``steps``
+    rows with their mean absolute step-to-step changes, scaled by the square
+    root of ``len(y) / steps`` (the disjoint windows the rows hold): about
+    standard normal where level and spread are unrelated. The largest over
+    ``y``'s columns; None below AUTO_SPREAD_WINDOWS disjoint windows or where
+    no column varies."""
+    n = len(y)
+    if steps < 2 or n < AUTO_SPREAD_WINDOWS * steps:
+        return None
+    y = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    zero = np.zeros((1, y.shape[1]))
+    level = np.concatenate([zero, np.cumsum(y, axis=0)])
+    change = np.concatenate([zero, np.cumsum(np.abs(np.diff(y, axis=0)), axis=0)])
+    means = level[steps:] - level[:-steps]
+    changes = change[steps - 1 :] - change[: -(steps - 1)]
+    best = None
+    for column in range(y.shape[1]):
+        if np.ptp(means[:, column]) == 0 or np.ptp(changes[:, column]) == 0:
+            continue
+        ranks = [np.argsort(np.argsort(v[:, column], kind="stable")) for v in (means, changes)]
+        statistic = np.corrcoef(*ranks)[0, 1] * np.sqrt(n / steps)
+        best = statistic if best is None else max(best, statistic)
+    return best
 
 
 def _check_units(X, y, index):

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_rnn import RNNRegressor, SequenceWindower, make_supervised
 from sklearn_rnn._normalization import WindowNorm, find_target_features
+from sklearn_rnn._regressor import _leaves_its_range, _spread_grows_with_level
 
 FAST = dict(hidden_size=8, max_epochs=3, random_state=0)
 
@@ -112,6 +113,50 @@ def test_auto_normalises_wandering_forecasting_targets_only():
     target = np.sin(generic[:, :, 0].sum(axis=1))
     assert RNNRegressor(**FAST).fit(generic, target).window_norm_ is None
     assert RNNRegressor(**FAST, window_norm=None).fit(windows, y).window_norm_ is None
+
+
+def cycle(n=400, seed=0, noise="multiplicative"):
+    # A level that rises and falls over long cycles, inside one range.
+    rng = np.random.default_rng(seed)
+    level = 60.0 + 50.0 * np.sin(np.arange(n) / 15.0)
+    if noise == "multiplicative":
+        return level * np.exp(rng.normal(0.0, 0.2, n))
+    return level + rng.normal(0.0, 10.0, n)
+
+
+def test_auto_normalises_series_whose_spread_grows_with_their_level():
+    # Counts, prices and sales vary more where they are higher: each window is
+    # standardised, though the series never leaves its range.
+    X, y = make_supervised(cycle())
+    assert not _leaves_its_range(y[:, None])
+    windows = SequenceWindower(24).fit_transform(X)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ == "standard"
+    # Short windows' means and spreads are too noisy to normalise by.
+    windows = SequenceWindower(8).fit_transform(X)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ is None
+    # The same cycles with noise of one spread everywhere keep their levels.
+    X, y = make_supervised(cycle(noise="additive"))
+    windows = SequenceWindower(24).fit_transform(X)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ is None
+
+
+def test_spread_test_counts_disjoint_windows():
+    series = cycle()[:, None]
+    assert _spread_grows_with_level(series, 24)
+    # Fewer rows than three windows hold tell nothing.
+    assert _spread_grows_with_level(series[:150], 24)
+    assert not _spread_grows_with_level(series[:71], 24)
+    # Constant stretches have no spread to rank.
+    assert not _spread_grows_with_level(np.ones((100, 1)), 24)
+    # Several columns: any one of them growing is enough.
+    noise = cycle(noise="additive")[:, None]
+    assert not _spread_grows_with_level(noise, 24)
+    assert _spread_grows_with_level(np.hstack([noise, series]), 24)
+    # Under no relation between level and spread the test fires rarely.
+    rng = np.random.default_rng(0)
+    walks = np.cumsum(rng.normal(size=(100, 300, 1)), axis=1)
+    fired = [_spread_grows_with_level(walk, 24) for walk in walks]
+    assert sum(fired) <= 10
 
 
 @pytest.mark.parametrize("mode", ["auto", "last", "standard"])
