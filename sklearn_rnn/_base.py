@@ -35,6 +35,7 @@ from ._runtime import (
     accepts,
     default_dtype,
     loadable_device,
+    on_cpu,
     optimizer_class,
     optimizer_params,
     resolve_device,
@@ -601,8 +602,12 @@ class BaseRNN(BaseEstimator):
             width = max(width, gates * network["hidden_size"] * directions)
             tile = row_tile(net.device)
         rows = max(1, PREDICT_ELEMENTS // (n_steps * width) // ROW_TILE) * ROW_TILE
-        with threads_restored():
-            out = infer_batches(net, data, rows, tile, prediction_threads(net, data, rows))
+        # One chunk (a one-window forecast, say) is latency: it runs on one
+        # thread, untimed, as the chooser would run it, without the chooser.
+        one_chunk = n_samples <= rows and on_cpu(net.device)
+        with threads_restored(1 if one_chunk else None):
+            chooser = None if one_chunk else prediction_threads(net, data, rows)
+            out = infer_batches(net, data, rows, tile, chooser)
         if order is not None:
             out[order] = out.copy()
         return out

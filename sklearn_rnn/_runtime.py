@@ -330,12 +330,12 @@ def row_tile(device):
     rows, not 16 (1.2 times the cost of one row instead of 2 to 2.5 there).
     Elsewhere, not measured that way, it stays 16.
     """
-    if _on_cpu(device) and _cpu_capability() in ("AVX2", "AVX512"):
+    if on_cpu(device) and _cpu_capability() in ("AVX2", "AVX512"):
         return 4
     return 16
 
 
-def _on_cpu(device):
+def on_cpu(device):
     return str(device).partition(":")[0] == "cpu"
 
 
@@ -355,14 +355,16 @@ _RUNNING_LOCK = threading.Lock()
 
 
 @contextmanager
-def threads_restored():
-    """Run the block, then give torch back the intra-op thread count it had (a
-    :class:`ThreadChooser` changes it between steps). The block counts as
-    running for :func:`running_beside`."""
+def threads_restored(count=None):
+    """Run the block (on ``count`` intra-op threads, if given), then give torch
+    back the thread count it had (a :class:`ThreadChooser` changes it between
+    steps). The block counts as running for :func:`running_beside`."""
     before = torch.get_num_threads()
     with _RUNNING_LOCK:
         _RUNNING[0] += 1
     try:
+        if count is not None and count != before:
+            torch.set_num_threads(count)
         yield
     finally:
         with _RUNNING_LOCK:
@@ -399,7 +401,7 @@ def thread_chooser(work, device, steps, min_steps):
     rows x time steps) each on ``device``, or None off the CPU (torch's setting
     is left as it is there). Fewer than ``min_steps`` steps (``TUNED_STEPS``
     for training, ``TUNED_CHUNKS`` for prediction) run on one thread, untimed."""
-    if not _on_cpu(device):
+    if not on_cpu(device):
         return None
     timed = work >= TUNED_WORK and steps >= min_steps
     return ThreadChooser(torch.get_num_threads() if timed else 1)
