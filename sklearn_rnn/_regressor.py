@@ -144,7 +144,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         than any one of them. ``"auto"``: every epoch (1.0) for several
         outputs, such as a direct multi-step forecast, whose far steps the
         last epochs overfit, unless the training target leaves its range (the
-        rule of ``window_norm="auto"``: a trend); otherwise the second half
+        trend rule of ``window_norm="auto"``); otherwise the second half
         (0.5). Against Ridge, the sunspot forecast went from 0.85 to 0.79 and
         elnino's from 1.01 to 0.98; twelve steps ahead, from 1.39 to 1.17 and
         from 1.21 to 1.01 (the second half alone: 1.24 and 1.17). A series
