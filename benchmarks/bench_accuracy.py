@@ -1259,6 +1259,34 @@ def run_linear_windows(args):
     print(totals(start, cpu_start))
 
 
+# Series outside the benchmark for --spread: statsmodels' macrodata columns
+# (the first differences of logs, annualised, for growth rates), its
+# interest_inflation columns and two monthly series; the README pipeline at 24
+# steps.
+OUTSIDE = ["tbilrate", "unemp", "gdp_growth", "m1_growth", "realint", "Dp", "R"]
+OUTSIDE += ["elec_equip", "co2"]
+
+
+def load_outside(name):
+    """``(values, freq)`` of a series of OUTSIDE."""
+    import statsmodels.api as sm
+
+    if name in ("Dp", "R"):
+        return sm.datasets.interest_inflation.load_pandas().data[name].to_numpy(float), "quarterly"
+    if name == "elec_equip":
+        from statsmodels.datasets import elec_equip
+
+        return elec_equip.load_pandas().data.iloc[:, 0].to_numpy(float), "monthly"
+    if name == "co2":
+        co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().interpolate()
+        return co2.to_numpy(float), "monthly"
+    macro = sm.datasets.macrodata.load_pandas().data
+    if name.endswith("_growth"):
+        column = {"gdp_growth": "realgdp", "m1_growth": "m1"}[name]
+        return (400 * np.log(macro[column]).diff()).to_numpy(float)[1:], "quarterly"
+    return macro[name].to_numpy(float), "quarterly"
+
+
 SPREAD_WINDOWS = {
     "yearly": [5, 11, 16, 20, 22, 24, 30],
     "monthly": [12, 24],
@@ -1272,7 +1300,8 @@ def run_spread(args):
     mean absolute changes, times the square root of the disjoint windows),
     whether the rule normalises at that window, and the README pipeline's
     one-step RMSE / Ridge there with ``window_norm=None`` and ``"standard"``
-    (mean of ``--seeds`` seeds), on the main table's split."""
+    (mean of ``--seeds`` seeds), on the main table's split; then the same at
+    24 steps on the series of OUTSIDE (not with ``--series``)."""
     from sklearn_rnn._regressor import (
         _leaves_its_range,
         _spread_grows_with_level,
@@ -1281,16 +1310,24 @@ def run_spread(args):
 
     rows = []
     start, cpu_start = time.perf_counter(), time.process_time()
+    runs = []
     for name in args.series or SERIES:
-        data, target, m, freq = load_series(name)
+        data, target, _, freq = load_series(name)
+        runs.append((name, data, target, freq))
+    for name in [] if args.series else OUTSIDE:
+        values, freq = load_outside(name)
+        runs.append((f"{name} (outside)", pd.DataFrame({name: values}), name, freq))
+    for name, data, target, freq in runs:
         X, y = make_supervised(data, target=target)
         X, y = X.to_numpy(float), np.asarray(y, float)
         split = int(SPLIT * len(X))
         train, test = np.arange(split), np.arange(split, len(X))
-        ridge = ridge_search(window_grids(name, freq)[0]).fit(X[train], y[train])
+        ridge_windows = RIDGE_WINDOWS[freq] if "outside" in name else window_grids(name, freq)[0]
+        ridge = ridge_search(ridge_windows).fit(X[train], y[train])
         ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
         leaves = _leaves_its_range(y[train, None])
-        for window in args.windows or SPREAD_WINDOWS[freq]:
+        windows = [24] if "outside" in name else args.windows or SPREAD_WINDOWS[freq]
+        for window in windows:
             statistic = _spread_statistic(y[train, None], window)
             cells = []
             for norm in (None, "standard"):
