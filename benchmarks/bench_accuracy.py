@@ -1353,7 +1353,66 @@ def run_spread(args):
     print(f"\nThe spread rule; README pipeline RMSE / Ridge, mean of {args.seeds} seeds")
     header = ["series", "window", "statistic", "spread grows", "leaves its range"]
     print(table([*header, '"auto" gives', "window_norm=None", '"standard"'], rows))
+    if not args.series:
+        print(table(*synthetic_families(args)))
     print(totals(start, cpu_start))
+
+
+def _synthetic(kind, n, rng):
+    """One generated series: ``"ar"`` an AR(1) at 0.95 around 5, ``"cir"`` the
+    same with a spread that grows as the square root of the level (an
+    interest rate's Cox-Ingersoll-Ross model), ``"iid"`` noise around 5."""
+    if kind == "iid":
+        return 5.0 + rng.normal(size=n)
+    v = np.empty(n + 100)
+    v[0] = 5.0
+    for i in range(1, n + 100):
+        spread = 0.5 * np.sqrt(v[i - 1]) if kind == "cir" else 1.1
+        v[i] = max(0.05, v[i - 1] + 0.05 * (5.0 - v[i - 1]) + spread * rng.normal())
+    return v[100:]
+
+
+SYNTHETIC = [("ar", 200), ("ar", 600), ("cir", 200), ("iid", 200)]
+
+
+def synthetic_families(args, count=12):
+    """The README pipeline (one seed) on ``count`` generated series of each
+    family of SYNTHETIC, the same split and Ridge as the quarterly series:
+    geometric means of RMSE / Ridge with ``window_norm=None``,
+    ``"standard"`` and what ``"auto"`` chose, the worst series of each, and
+    how often ``"auto"`` standardised. ``(header, rows)`` for :func:`table`."""
+    from sklearn_rnn._regressor import _leaves_its_range, _spread_grows_with_level
+
+    rows = []
+    rng = np.random.default_rng(SEED)
+    for kind, n in SYNTHETIC:
+        ratios, chosen = [], 0
+        for _ in range(count):
+            data = pd.DataFrame({"v": _synthetic(kind, n, rng)})
+            X, y = make_supervised(data, target="v")
+            X, y = X.to_numpy(float), np.asarray(y, float)
+            split = int(SPLIT * len(X))
+            train, test = np.arange(split), np.arange(split, len(X))
+            ridge = ridge_search(RIDGE_WINDOWS["quarterly"]).fit(X[train], y[train])
+            ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
+            pair = []
+            for norm in (None, "standard"):
+                model = rnn_default(args.epochs, window_norm=norm).fit(X[train], y[train])
+                pair.append(root_mean_squared_error(y[test], model.predict(X)[test]) / ridge_rmse)
+            target = y[train, None]
+            auto = _leaves_its_range(target) or _spread_grows_with_level(target, 24)
+            chosen += auto
+            ratios.append([*pair, pair[auto]])
+            print(kind, n, " ".join(f"{r:.3f}" for r in ratios[-1]), flush=True)
+        ratios = np.array(ratios)
+        geo = np.exp(np.log(ratios).mean(axis=0))
+        worst = ratios.max(axis=0)
+        cells = [f"{g:.3f} ({w:.2f})" for g, w in zip(geo, worst, strict=True)]
+        rows.append([kind, str(n), *cells, f"{chosen} of {count}"])
+    header = ["generated", "rows", "window_norm=None", '"standard"', '"auto"']
+    header.append('"auto" standardised')
+    print(f"\nGenerated series, {count} each: geometric mean of RMSE / Ridge (the worst)")
+    return header, rows
 
 
 DEFAULT_PLOT = str(HERE / "images" / "accuracy.png")

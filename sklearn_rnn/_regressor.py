@@ -669,7 +669,7 @@ def _spread_grows_with_level(y, steps):
     if steps < AUTO_SPREAD_STEPS:
         return False
     statistic = _spread_statistic(y, steps)
-    return statistic is not None and statistic >= AUTO_SPREAD_Z
+    return statistic is not None and bool(statistic >= AUTO_SPREAD_Z)
 
 
 def _spread_statistic(y, steps):
