@@ -1303,6 +1303,7 @@ def run_spread(args):
     (mean of ``--seeds`` seeds), on the main table's split; then the same at
     24 steps on the series of OUTSIDE (not with ``--series``)."""
     from sklearn_rnn._regressor import (
+        _auto_normalises,
         _leaves_its_range,
         _spread_grows_with_level,
         _spread_statistic,
@@ -1318,35 +1319,19 @@ def run_spread(args):
         values, freq = load_outside(name)
         runs.append((f"{name} (outside)", pd.DataFrame({name: values}), name, freq))
     for name, data, target, freq in runs:
-        X, y = make_supervised(data, target=target)
-        X, y = X.to_numpy(float), np.asarray(y, float)
-        split = int(SPLIT * len(X))
-        train, test = np.arange(split), np.arange(split, len(X))
         ridge_windows = RIDGE_WINDOWS[freq] if "outside" in name else window_grids(name, freq)[0]
-        ridge = ridge_search(ridge_windows).fit(X[train], y[train])
-        ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
-        leaves = _leaves_its_range(y[train, None])
         windows = [24] if "outside" in name else args.windows or SPREAD_WINDOWS[freq]
         for window in windows:
-            statistic = _spread_statistic(y[train, None], window)
-            cells = []
-            for norm in (None, "standard"):
-                ratios = []
-                for seed in range(args.seeds):
-                    model = rnn_default(args.epochs, window, window_norm=norm)
-                    model.set_params(rnnregressor__random_state=seed).fit(X[train], y[train])
-                    pred = model.predict(X)[test]
-                    ratios.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
-                cells.append(f"{np.mean(ratios):.3f}")
-            grows = _spread_grows_with_level(y[train, None], window)
+            goal, ratios = _both_modes(data, target, ridge_windows, window, args)
+            statistic = _spread_statistic(goal, window)
             row = [
                 name,
                 str(window),
                 "-" if statistic is None else f"{statistic:+.2f}",
-                "yes" if grows else "no",
-                "yes" if leaves else "no",
-                "standard" if grows or leaves else "none",
-                *cells,
+                "yes" if _spread_grows_with_level(goal, window) else "no",
+                "yes" if _leaves_its_range(goal) else "no",
+                "standard" if _auto_normalises(goal, window) else "none",
+                *(f"{r:.3f}" for r in ratios),
             ]
             rows.append(row)
             print(" | ".join(row), flush=True)
@@ -1356,6 +1341,29 @@ def run_spread(args):
     if not args.series:
         print(table(*synthetic_families(args)))
     print(totals(start, cpu_start))
+
+
+def _both_modes(data, target, ridge_windows, window, args, seeds=None):
+    """The README pipeline at ``window`` with ``window_norm=None`` and
+    ``"standard"`` on the main table's split of ``data``: the training target
+    ``(n, 1)`` and the mean one-step RMSE / Ridge's of each mode over
+    ``seeds`` seeds (``--seeds``)."""
+    X, y = make_supervised(data, target=target)
+    X, y = X.to_numpy(float), np.asarray(y, float)
+    split = int(SPLIT * len(X))
+    train, test = np.arange(split), np.arange(split, len(X))
+    ridge = ridge_search(ridge_windows).fit(X[train], y[train])
+    ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
+    means = []
+    for norm in (None, "standard"):
+        ratios = []
+        for seed in range(args.seeds if seeds is None else seeds):
+            model = rnn_default(args.epochs, window, window_norm=norm)
+            model.set_params(rnnregressor__random_state=seed).fit(X[train], y[train])
+            pred = model.predict(X)[test]
+            ratios.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
+        means.append(float(np.mean(ratios)))
+    return y[train, None], means
 
 
 def _synthetic(kind, n, rng):
@@ -1381,7 +1389,7 @@ def synthetic_families(args, count=12):
     geometric means of RMSE / Ridge with ``window_norm=None``,
     ``"standard"`` and what ``"auto"`` chose, the worst series of each, and
     how often ``"auto"`` standardised. ``(header, rows)`` for :func:`table`."""
-    from sklearn_rnn._regressor import _leaves_its_range, _spread_grows_with_level
+    from sklearn_rnn._regressor import _auto_normalises
 
     rows = []
     rng = np.random.default_rng(SEED)
@@ -1389,18 +1397,8 @@ def synthetic_families(args, count=12):
         ratios, chosen = [], 0
         for _ in range(count):
             data = pd.DataFrame({"v": _synthetic(kind, n, rng)})
-            X, y = make_supervised(data, target="v")
-            X, y = X.to_numpy(float), np.asarray(y, float)
-            split = int(SPLIT * len(X))
-            train, test = np.arange(split), np.arange(split, len(X))
-            ridge = ridge_search(RIDGE_WINDOWS["quarterly"]).fit(X[train], y[train])
-            ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
-            pair = []
-            for norm in (None, "standard"):
-                model = rnn_default(args.epochs, window_norm=norm).fit(X[train], y[train])
-                pair.append(root_mean_squared_error(y[test], model.predict(X)[test]) / ridge_rmse)
-            target = y[train, None]
-            auto = _leaves_its_range(target) or _spread_grows_with_level(target, 24)
+            goal, pair = _both_modes(data, "v", RIDGE_WINDOWS["quarterly"], 24, args, seeds=1)
+            auto = _auto_normalises(goal, 24)
             chosen += auto
             ratios.append([*pair, pair[auto]])
             print(kind, n, " ".join(f"{r:.3f}" for r in ratios[-1]), flush=True)

@@ -573,7 +573,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             _check_units(X, y, index)
             return mode, fit_window_stats(X, lengths, y, mode, index)
         index, scale, offset = found
-        if auto and not (_leaves_its_range(y) or _spread_grows_with_level(y, X.shape[1])):
+        if auto and not _auto_normalises(y, X.shape[1]):
             return None, None
         return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
 
@@ -659,6 +659,13 @@ def _leaves_its_range(y):
     head, last = y[:-tail], y[-tail:]
     outside = (last > head.max(axis=0)) | (last < head.min(axis=0))
     return bool(outside.mean(axis=0).max() >= AUTO_SHARE)
+
+
+def _auto_normalises(y, steps):
+    """Whether ``window_norm="auto"`` standardises the windows of ``steps``
+    rows of a forecasting target ``y`` (rows in time order): it leaves its
+    range, or its spread grows with its level."""
+    return _leaves_its_range(y) or _spread_grows_with_level(y, steps)
 
 
 def _spread_grows_with_level(y, steps):
