@@ -68,8 +68,8 @@ Other sections (each its own run):
   beside the series (one column per position in the season, 1 in the row's
   own: what a user with dates adds from the month), each against the plain
   Ridge; and on the positive seasonal series, all three again on the
-  logarithms of the series (with the phase; the forecasts are the
-  exponentials of theirs).
+  logarithms of the series, without and with the phase (the forecasts are
+  the exponentials of theirs).
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
@@ -633,11 +633,15 @@ def evaluate_series(name, args, n_steps=1):
         # on a positive series also with the logarithms of the series, where
         # a season whose amplitude grows with the level is additive.
         phase = np.eye(m)[np.arange(n_rows) % m]
-        variants = [(" + phase", "", np.hstack([X, phase]), False)]
+        variants = [(" + phase", f"{m} phase columns", np.hstack([X, phase]), False)]
         if (X > 0).all():
-            variants.append((", logs + phase", "on logs, ", np.hstack([np.log(X), phase]), True))
+            logs = np.log(X)
+            variants.append((", logs", "on logs", logs, True))
+            variants.append(
+                (", logs + phase", f"on logs, {m} phase columns", np.hstack([logs, phase]), True)
+            )
         for suffix, how, X_in, log in variants:
-            default_note = lambda f, how=how: f"lstm, w=24, defaults, {how}{m} phase columns"  # noqa: E731
+            default_note = lambda f, how=how: f"lstm, w=24, defaults, {how}"  # noqa: E731
             for label, est, note_fn in [
                 ("Ridge (grid)", ridge_search(ridge_windows), describe),
                 ("RNN default", rnn_default(epochs), default_note),
