@@ -1325,8 +1325,9 @@ def run_spread(args):
     for name, data, target, freq in runs:
         ridge_windows = RIDGE_WINDOWS[freq] if "outside" in name else window_grids(name, freq)[0]
         windows = [24] if "outside" in name else args.windows or SPREAD_WINDOWS[freq]
+        split = _split_with_ridge(data, target, ridge_windows)
         for window in windows:
-            goal, ratios = _both_modes(data, target, ridge_windows, window, args)
+            goal, ratios = _both_modes(split, window, args)
             statistic = _spread_statistic(goal, window)
             row = [
                 name,
@@ -1347,17 +1348,24 @@ def run_spread(args):
     print(totals(start, cpu_start))
 
 
-def _both_modes(data, target, ridge_windows, window, args, seeds=None):
-    """The README pipeline at ``window`` with ``window_norm=None`` and
-    ``"standard"`` on the main table's split of ``data``: the training target
-    ``(n, 1)`` and the mean one-step RMSE / Ridge's of each mode over
-    ``seeds`` seeds (``--seeds``)."""
+def _split_with_ridge(data, target, ridge_windows):
+    """The main table's split of ``data`` for one-step forecasts of
+    ``target``: ``(X, y, train, test, ridge_rmse)``, the last the test RMSE
+    of the grid-searched Ridge."""
     X, y = make_supervised(data, target=target)
     X, y = X.to_numpy(float), np.asarray(y, float)
     split = int(SPLIT * len(X))
     train, test = np.arange(split), np.arange(split, len(X))
     ridge = ridge_search(ridge_windows).fit(X[train], y[train])
-    ridge_rmse = root_mean_squared_error(y[test], ridge.predict(X)[test])
+    return X, y, train, test, root_mean_squared_error(y[test], ridge.predict(X)[test])
+
+
+def _both_modes(split, window, args, seeds=None):
+    """The README pipeline at ``window`` with ``window_norm=None`` and
+    ``"standard"`` on ``split`` (from :func:`_split_with_ridge`): the training
+    target ``(n, 1)`` and the mean one-step RMSE / Ridge's of each mode over
+    ``seeds`` seeds (``--seeds``)."""
+    X, y, train, test, ridge_rmse = split
     means = []
     for norm in (None, "standard"):
         ratios = []
@@ -1401,7 +1409,8 @@ def synthetic_families(args, count=12):
         ratios, chosen = [], 0
         for _ in range(count):
             data = pd.DataFrame({"v": _synthetic(kind, n, rng)})
-            goal, pair = _both_modes(data, "v", RIDGE_WINDOWS["quarterly"], 24, args, seeds=1)
+            split = _split_with_ridge(data, "v", RIDGE_WINDOWS["quarterly"])
+            goal, pair = _both_modes(split, 24, args, seeds=1)
             auto = _auto_normalises(goal, 24)
             chosen += auto
             ratios.append([*pair, pair[auto]])
