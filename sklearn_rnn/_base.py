@@ -52,11 +52,13 @@ from ._training import (
     SequenceNet,
     TailSplit,
     WeightAveraging,
+    evaluating,
     infer_batches,
     load_network_state,
     network_state,
     prediction_threads,
     training_threads,
+    with_zero_rows,
 )
 from ._validation import reject_bool
 
@@ -586,7 +588,6 @@ class BaseRNN(BaseEstimator):
                 # sequence, so similar lengths batched together cost their length.
                 order = np.argsort(lengths, kind="stable")
                 X, lengths = X[order], lengths[order]
-        data = SequenceData(X, lengths)
         net = self.net_
         n_samples, n_steps = X.shape[:2]
         n_features = _n_features(X)
@@ -605,6 +606,20 @@ class BaseRNN(BaseEstimator):
         # One chunk (a one-window forecast, say) is latency: it runs on one
         # thread, untimed, as the chooser would run it, without the chooser.
         one_chunk = n_samples <= rows and on_cpu(net.device)
+        if (
+            one_chunk
+            and tile is not None
+            and net.window_norm is None
+            and X.dtype.kind == "f"
+            and int(lengths.min()) == n_steps
+        ):
+            # The built-in network reads full-length float sequences the same
+            # with or without their lengths: the tile goes to the module as it
+            # is, without the batching around it.
+            Xb = torch.from_numpy(with_zero_rows(X, -n_samples % tile))
+            with threads_restored(1), evaluating(net.module_):
+                return net.module_(Xb).numpy()[:n_samples].astype(np.float64)
+        data = SequenceData(X, lengths)
         with threads_restored(1 if one_chunk else None):
             chooser = None if one_chunk else prediction_threads(net, data, rows)
             out = infer_batches(net, data, rows, tile, chooser)

@@ -354,23 +354,35 @@ _RUNNING = [0]
 _RUNNING_LOCK = threading.Lock()
 
 
-@contextmanager
-def threads_restored(count=None):
+class threads_restored:  # noqa: N801 (used as a function: ``with threads_restored():``)
     """Run the block (on ``count`` intra-op threads, if given), then give torch
     back the thread count it had (a :class:`ThreadChooser` changes it between
-    steps). The block counts as running for :func:`running_beside`."""
-    before = torch.get_num_threads()
-    with _RUNNING_LOCK:
-        _RUNNING[0] += 1
-    try:
-        if count is not None and count != before:
-            torch.set_num_threads(count)
-        yield
-    finally:
+    steps). The block counts as running for :func:`running_beside`.
+
+    A class, not a generator: entered on every prediction, a one-window
+    forecast's included, where a generator's frames cost a few microseconds."""
+
+    __slots__ = ("count", "before")
+
+    def __init__(self, count=None):
+        self.count = count
+
+    def __enter__(self):
+        self.before = torch.get_num_threads()
+        with _RUNNING_LOCK:
+            _RUNNING[0] += 1
+        if self.count is not None and self.count != self.before:
+            try:
+                torch.set_num_threads(self.count)
+            except BaseException:
+                self.__exit__()
+                raise
+
+    def __exit__(self, *exc):
         with _RUNNING_LOCK:
             _RUNNING[0] -= 1
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+        if torch.get_num_threads() != self.before:
+            torch.set_num_threads(self.before)
 
 
 def running_beside():

@@ -88,9 +88,7 @@ class SequenceData(torch.utils.data.Dataset):
             Xb = self.X[index]
             dtype = np.int64 if Xb.dtype.kind in "iu" else np.float32
             if fill:
-                whole = np.zeros((len(Xb) + fill, *Xb.shape[1:]), dtype=dtype)
-                whole[: len(Xb)] = Xb
-                Xb = whole
+                Xb = with_zero_rows(Xb, fill, dtype)
             else:
                 Xb = np.ascontiguousarray(Xb, dtype=dtype)
                 # torch needs a writable array, and the padding is zeroed in place.
@@ -111,6 +109,13 @@ class SequenceData(torch.utils.data.Dataset):
         if self.weight is not None:
             Xi["sample_weight"] = self.weight[index]
         return Xi, None if self.y is None else self.y[index]
+
+
+def with_zero_rows(X, fill, dtype=np.float32):
+    """A new ``dtype`` array: the rows of ``X``, then ``fill`` rows of zeros."""
+    whole = np.zeros((len(X) + fill, *X.shape[1:]), dtype=dtype)
+    whole[: len(X)] = X
+    return whole
 
 
 def device_tensor(X, device):
@@ -599,32 +604,46 @@ def infer_batches(net, data, rows, tile=None, threads=None):
     ``threads`` (a :class:`._runtime.ThreadChooser`), each batch runs at the
     thread count it picks; the caller restores torch's setting.
     """
-    module = net.module_
-    training = module.training
-    if training:
-        module.eval()
     out = None
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(data), rows):
-                n = min(rows, len(data) - start)
-                if threads is not None:
-                    threads.set_next()
-                    began = time.perf_counter()
-                Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
-                chunk = net.infer(Xi).cpu().numpy()[:n]
-                if n == len(data):
-                    out = chunk.astype(np.float64)
-                else:
-                    if out is None:
-                        out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
-                    out[start : start + n] = chunk
-                if threads is not None:
-                    threads.record(time.perf_counter() - began, comparable=n == rows)
-    finally:
-        if training:
-            module.train()
+    with evaluating(net.module_):
+        for start in range(0, len(data), rows):
+            n = min(rows, len(data) - start)
+            if threads is not None:
+                threads.set_next()
+                began = time.perf_counter()
+            Xi, _ = data.batch(slice(start, start + n), -n % tile if tile else 0)
+            chunk = net.infer(Xi).cpu().numpy()[:n]
+            if n == len(data):
+                out = chunk.astype(np.float64)
+            else:
+                if out is None:
+                    out = np.empty((len(data), chunk.shape[1]), dtype=np.float64)
+                out[start : start + n] = chunk
+            if threads is not None:
+                threads.record(time.perf_counter() - began, comparable=n == rows)
     return out
+
+
+class evaluating:  # noqa: N801 (used as a function: ``with evaluating(module):``)
+    """Run the block with ``module`` in eval mode (restored after) and torch
+    in inference mode (a class for the reason :class:`._runtime.threads_restored` is)."""
+
+    __slots__ = ("module", "training", "inference")
+
+    def __init__(self, module):
+        self.module = module
+
+    def __enter__(self):
+        self.training = self.module.training
+        if self.training:
+            self.module.eval()
+        self.inference = torch.inference_mode()
+        self.inference.__enter__()
+
+    def __exit__(self, *exc):
+        self.inference.__exit__(*exc)
+        if self.training:
+            self.module.train()
 
 
 class EarlyStopping(Callback):
