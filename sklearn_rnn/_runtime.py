@@ -354,13 +354,14 @@ _RUNNING = [0]
 _RUNNING_LOCK = threading.Lock()
 
 
-class threads_restored:  # noqa: N801 (used as a function: ``with threads_restored():``)
+class threads_restored:
     """Run the block (on ``count`` intra-op threads, if given), then give torch
     back the thread count it had (a :class:`ThreadChooser` changes it between
     steps). The block counts as running for :func:`running_beside`.
 
-    A class, not a generator: entered on every prediction, a one-window
-    forecast's included, where a generator's frames cost a few microseconds."""
+    A class (named as contextlib's are), not a generator: it is entered on
+    every prediction, a one-window forecast's included, where a generator's
+    frames cost a few microseconds."""
 
     __slots__ = ("count", "before")
 

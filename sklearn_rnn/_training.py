@@ -624,7 +624,7 @@ def infer_batches(net, data, rows, tile=None, threads=None):
     return out
 
 
-class evaluating:  # noqa: N801 (used as a function: ``with evaluating(module):``)
+class evaluating:
     """Run the block with ``module`` in eval mode (restored after) and torch
     in inference mode (a class for the reason :class:`._runtime.threads_restored` is)."""
 
