@@ -1439,6 +1439,32 @@ def test_prediction_does_not_depend_on_the_rows_batched_with_it(cell, padded, bi
         assert_array_equal(model.predict(X[rows]), full[rows])
 
 
+@pytest.mark.parametrize("padded", [False, True], ids=["full-length", "padded"])
+def test_predict_runs_in_eval_mode_on_one_thread_and_puts_both_back(padded, restore_torch_threads):
+    # A prediction of one batch takes one of two routes (full-length windows
+    # straight to the module; padded ones through the batching): both run
+    # the module in eval and inference mode on one thread, and leave its
+    # mode and torch's thread count as they found them.
+    X, y = make_sequences(n=45, n_steps=14)
+    if padded:
+        X[0, :3] = np.nan
+    model = RNNRegressor(**TINY).fit(X, y)
+    torch.set_num_threads(2)
+    seen = []
+    model.module_.register_forward_pre_hook(
+        lambda module, args: seen.append(
+            (module.training, torch.is_inference_mode_enabled(), torch.get_num_threads())
+        )
+    )
+    for training in (True, False):
+        model.module_.train(training)
+        seen.clear()
+        model.predict(X)
+        assert seen == [(False, True, 1)]
+        assert model.module_.training is training
+        assert torch.get_num_threads() == 2
+
+
 # ------------------------------------------------------ threads and start-up
 
 
