@@ -370,14 +370,11 @@ class threads_restored:
 
     def __enter__(self):
         self.before = torch.get_num_threads()
+        if self.count is not None and self.count != self.before:
+            torch.set_num_threads(self.count)
+        # Counted last: nothing after it can fail and leave the count raised.
         with _RUNNING_LOCK:
             _RUNNING[0] += 1
-        if self.count is not None and self.count != self.before:
-            try:
-                torch.set_num_threads(self.count)
-            except BaseException:
-                self.__exit__()
-                raise
 
     def __exit__(self, *exc):
         with _RUNNING_LOCK:
