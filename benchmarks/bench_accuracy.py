@@ -81,6 +81,9 @@ Other sections (each its own run):
   at several windows, the decision it makes, and the README pipeline at
   those windows with ``window_norm=None`` and ``"standard"`` (``--windows``
   for other windows).
+- ``--cv-tail SHARE``: every search (Ridge's and the networks') on three
+  folds at the end of the training rows, each testing the next ``SHARE`` of
+  them, instead of ``TimeSeriesSplit(3)`` over all of them.
 - ``--linear-windows``: ridge regressions of the next value on one window of
   the target, at several windows, on raw values, per-window standardised
   values and logs relative to the last value (positive series): how far any
@@ -97,6 +100,7 @@ Other sections (each its own run):
     python benchmarks/bench_accuracy.py --spread --series sunspots macro_infl
     python benchmarks/bench_accuracy.py --windows 36 48 --plot /tmp/windows.png
     python benchmarks/bench_accuracy.py --phase --series elnino gen_exp
+    python benchmarks/bench_accuracy.py --cv-tail 0.1 --seeds 1
 """
 
 import os
@@ -128,6 +132,21 @@ from sklearn_rnn import RNNRegressor, SequenceWindower, make_supervised  # noqa:
 HERE = Path(__file__).parent
 SPLIT = 0.8
 CV = TimeSeriesSplit(n_splits=3)
+
+
+class TailSplit(TimeSeriesSplit):
+    """Three folds at the end of the rows, each testing the next ``share`` of
+    them (``--cv-tail``): every fold trains on most of the rows."""
+
+    def __init__(self, share):
+        super().__init__(n_splits=3)
+        self.share = share
+
+    def split(self, X, y=None, groups=None):
+        size = max(1, int(self.share * len(X)))
+        return TimeSeriesSplit(self.n_splits, test_size=size).split(X, y, groups)
+
+
 SEED = 0
 # Training settings of the grid-searched networks (those of
 # examples/plot_sunspots.py); the prototypes use the same.
@@ -679,6 +698,8 @@ def scores(y_test, results):
         rmse = root_mean_squared_error(y_test, r.pred)  # averaged over steps when 2-D
         mae = mean_absolute_error(y_test, r.pred)
         seeds = [rmse] + [root_mean_squared_error(y_test, p) for p in r.seed_preds]
+        # The seeds' forecasts averaged: what an ensemble of them would score.
+        ensemble = root_mean_squared_error(y_test, np.mean([r.pred, *r.seed_preds], axis=0))
         out[r.name] = dict(
             rmse=rmse,
             mae=mae,
@@ -690,6 +711,7 @@ def scores(y_test, results):
             ),
             seed_ratio=np.mean(seeds) / ridge_rmse,
             seed_sd=np.std(seeds, ddof=1) / ridge_rmse if len(seeds) > 1 else None,
+            ensemble_ratio=ensemble / ridge_rmse,
             n_seeds=len(seeds),
             seconds=r.seconds,
             note=r.note,
@@ -728,6 +750,7 @@ def print_series_table(info, sc, n_steps):
             fmt(v["mae"]),
             f"{v['ratio']:.3f}",
             f"{v['seed_ratio']:.3f} ± {v['seed_sd']:.3f}" if v["seed_sd"] is not None else "",
+            f"{v['ensemble_ratio']:.3f}" if v["seed_sd"] is not None else "",
             f"{v['dm']:+.2f}" if v["dm"] is not None else "",
             f"{v['seconds']:.1f}",
             v["note"],
@@ -743,6 +766,7 @@ def print_series_table(info, sc, n_steps):
                 "MAE",
                 "RMSE / Ridge",
                 f"mean ± sd, {n_seeds} seeds",
+                "seeds' mean forecast",
                 "DM t vs Ridge",
                 "CPU s",
                 "chosen",
@@ -1453,6 +1477,14 @@ def main():
     )
     p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
     p.add_argument(
+        "--cv-tail",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="every search on 3 folds at the end of the training rows, each testing "
+        "SHARE of them (default: TimeSeriesSplit(3))",
+    )
+    p.add_argument(
         "--windows",
         type=int,
         nargs="*",
@@ -1496,6 +1528,9 @@ def main():
         args.epochs = 10
     if args.seeds is None:
         args.seeds = 1 if args.quick else 3
+    if args.cv_tail is not None:
+        global CV
+        CV = TailSplit(args.cv_tail)
     print(machine(), flush=True)
     torch.set_num_threads(
         1
