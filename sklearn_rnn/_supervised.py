@@ -35,7 +35,8 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
     Returns
     -------
     X : ndarray or DataFrame of shape (n_timesteps - horizon - n_steps + 1, n_features)
-        The first rows of ``data``. A Series gives a one-column DataFrame.
+        The first rows of ``data``, copied (editing ``X`` leaves ``data``
+        as it was). A Series gives a one-column DataFrame.
 
     y : ndarray, Series or DataFrame
         1-D for a single target (a scalar ``target`` or a single column) with
@@ -109,13 +110,15 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
     )
     one_d = n_steps == 1 and (scalar_target or (target is None and len(columns) == 1))
 
+    # X is a copy: editing it in place (a log, a centring) leaves the
+    # caller's series, and so the y built from it, as they were.
     if not pandas_in:
-        X = values[:n_rows]
+        X = values[:n_rows].copy()
         return X, (y_values[:, 0] if one_d else y_values)
 
     import pandas as pd
 
-    X = frame.iloc[:n_rows]
+    X = frame.iloc[:n_rows].copy()
     index = X.index
     steps = range(horizon, horizon + n_steps)
     if multi_index:

@@ -80,11 +80,14 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
              pandas from the labels) and ``X``'s index holds labels of the
              same kind (integers; datetimes in the same time zone), the index
              decides: ``X`` follows if its first label is the fitted last
-             label plus the fitted step. Any other first label (the fitted
-             first label, a gap, an earlier start) gives no history.
+             label plus the fitted step (the label ``pd.date_range`` puts
+             next: with a time zone, a day is a calendar day across a change
+             of clocks). Any other first label (the fitted first label, a
+             gap, an earlier start) gives no history.
           2. Otherwise (arrays, lists, DataFrames whose index cannot place
-             them), the values decide: ``X`` that starts with the fitted rows
-             (at least as many rows, the first ``n_samples_fit_`` equal bit
+             them, a ``MultiIndex`` among them), the values decide: ``X``
+             that starts with the fitted rows (at least as many rows, the
+             first ``n_samples_fit_`` equal bit
              for bit to the fitted rows) is the fitted series again, or
              continued, and gets no history; any other ``X`` is taken to
              follow the fitted rows directly.
@@ -385,11 +388,15 @@ def _regular_index(X):
     Plain numbers, numpy datetimes and strings only, so that the fitted state
     pickles without pandas objects in it.
     """
-    if not _pandas_frame(X) or len(X.index) == 0 or X.index.hasnans:
+    if not _pandas_frame(X) or len(X.index) == 0:
         return None
     import pandas as pd
 
     index = X.index
+    # A MultiIndex (one entity of a panel) cannot place a block; pandas
+    # cannot even say whether it holds missing labels.
+    if isinstance(index, pd.MultiIndex) or index.hasnans:
+        return None
     if isinstance(index, pd.DatetimeIndex):
         freq = index.freq
         if freq is None:
@@ -441,4 +448,8 @@ def _follows_by_index(fit_index, X):
     last = pd.Timestamp(fit_index["last"])
     if tz is not None:
         last = last.tz_localize("UTC").tz_convert(tz)
-    return bool(index[0] == last + pd.tseries.frequencies.to_offset(fit_index["step"]))
+    # The label pandas itself puts after the last one: with a time zone, a
+    # day is a calendar day (23 or 25 hours across a change of clocks),
+    # an hour an hour.
+    following = pd.date_range(start=last, periods=2, freq=fit_index["step"])[1]
+    return bool(index[0] == following)

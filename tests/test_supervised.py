@@ -87,6 +87,27 @@ def test_input_not_modified():
     np.testing.assert_array_equal(data, TABLE)
 
 
+@pytest.mark.parametrize("kind", ["1-D", "2-D", "Series", "DataFrame"])
+def test_editing_x_in_place_leaves_the_data_and_y_as_they_were(kind):
+    values = TABLE[:, 0] if kind in ("1-D", "Series") else TABLE
+    if kind == "Series":
+        data = pd.Series(values, name="s")
+    elif kind == "DataFrame":
+        data = pd.DataFrame(values)
+    else:
+        data = values.copy()
+    X, y = make_supervised(data, target=0 if kind != "Series" else "s")
+    y_before = np.asarray(y).copy()
+    X_np = X.to_numpy() if hasattr(X, "to_numpy") else X
+    assert not np.shares_memory(X_np, np.asarray(data))
+    if hasattr(X, "iloc"):
+        X.iloc[0, 0] = -999.0
+    else:
+        X[0, 0] = -999.0
+    np.testing.assert_array_equal(np.asarray(data), values)
+    np.testing.assert_array_equal(np.asarray(y), y_before)
+
+
 # --------------------------------------------------------------------------
 # Multivariate arrays and target
 # --------------------------------------------------------------------------

@@ -331,6 +331,13 @@ def _frames():
             columns=["a", "b"],
             index=pd.date_range("2024-03-30", periods=10, freq="h", tz="Europe/Paris"),
         ),
+        # Daily across a change of clocks: the fitted rows end on 31 March,
+        # whose next midnight is 23 hours later.
+        "daily-tz-clock-change": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range("2024-03-27", periods=10, freq="D", tz="Europe/Paris"),
+        ),
         # No freq set (as read_csv gives): inferred from the labels.
         "monthly-no-freq": pd.DataFrame(
             X10,
@@ -376,6 +383,17 @@ def test_history_pandas_index_of_another_kind_falls_back_to_the_array_rule():
     np.testing.assert_array_equal(win.transform(following)[0], X10[3:6])
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         np.testing.assert_array_equal(win.transform(X10[5:])[0], X10[3:6])
+    # Nor can a MultiIndex (one entity of a panel, as make_supervised keeps it).
+    panel = pd.DataFrame(
+        X10,
+        columns=["a", "b"],
+        index=pd.MultiIndex.from_product(
+            [["store1"], pd.date_range("2024-01-01", periods=10, freq="D")]
+        ),
+    )
+    win = SequenceWindower(window=3).fit(panel.iloc[:5])
+    assert win.fit_index_ is None
+    np.testing.assert_array_equal(win.transform(panel.iloc[5:])[0], X10[3:6])
     # A string index cannot place a block either.
     labelled = pd.DataFrame(X10, columns=["a", "b"], index=list("abcdefghij"))
     win = SequenceWindower(window=3).fit(labelled.iloc[:5])
