@@ -87,10 +87,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
           2. Otherwise (arrays, lists, DataFrames whose index cannot place
              them, a ``MultiIndex`` among them), the values decide: ``X``
              that starts with the fitted rows (at least as many rows, the
-             first ``n_samples_fit_`` equal bit
-             for bit to the fitted rows) is the fitted series again, or
-             continued, and gets no history; any other ``X`` is taken to
-             follow the fitted rows directly.
+             first ``n_samples_fit_`` equal bit for bit to the fitted rows)
+             is the fitted series again, or continued, and gets no history;
+             any other ``X`` is taken to follow the fitted rows directly.
 
           So ``fit(X).transform(X)`` equals ``fit_transform(X)``, predicting
           the training rows again or the whole series from its first row is
