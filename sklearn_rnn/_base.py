@@ -227,9 +227,10 @@ class BaseRNN(BaseEstimator):
         """
         raise NotImplementedError
 
-    def _sample_weight(self, y, sample_weight):
+    def _sample_weight(self, y, sample_weight, *, keep):
         """The weights the loss uses, from the checked ``y`` and ``sample_weight``
-        (None or float64): the classifier folds its ``class_weight`` in here."""
+        (None or float64): the classifier folds its ``class_weight`` in here.
+        ``keep`` as for :meth:`_check_target`."""
         return sample_weight
 
     def _configure_net(self, net, fitted):
@@ -272,7 +273,7 @@ class BaseRNN(BaseEstimator):
         X, lengths, input_info = check_sequences(self, X, reset=not keep)
         n_tokens = self._check_token_range(X, keep=keep)
         y = self._check_target(X, y, keep=keep)
-        sample_weight = self._sample_weight(y, check_weights(sample_weight, X))
+        sample_weight = self._sample_weight(y, check_weights(sample_weight, X), keep=keep)
         n_samples = X.shape[0]
         early_stopping = validate and self.early_stopping
         if early_stopping and n_samples < 2:

@@ -1,7 +1,9 @@
 """``RNNClassifier``: what classification adds to the shared base (label
 encoding, class weights, cross-entropy, probabilities and labels out)."""
 
+import math
 from contextlib import contextmanager
+from numbers import Real
 
 import numpy as np
 import torch
@@ -110,8 +112,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Minimum improvement of the validation loss that counts.
 
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; labels not
-        listed weigh 1. ``"balanced"`` weighs each class by
+        Weights of the classes in the loss, ``{label: weight}`` (finite
+        numbers >= 0, for classes of ``y``); labels not listed weigh 1, and
+        a batch of :meth:`partial_fit` need not hold every weighted class.
+        ``"balanced"`` weighs each class by
         ``n_samples / (n_classes * np.bincount(y))``. Multiplied with
         ``sample_weight`` when both are given, as in scikit-learn
         (:func:`~sklearn.utils.compute_sample_weight`).
@@ -464,11 +468,44 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     def _criterion(self):
         return torch.nn.CrossEntropyLoss, {"reduction": "none"}
 
-    def _sample_weight(self, y, sample_weight):
+    def _sample_weight(self, y, sample_weight, *, keep):
         if self.class_weight is None:
             return sample_weight
-        weight = compute_sample_weight(self.class_weight, y)
+        if isinstance(self.class_weight, str):
+            weight = compute_sample_weight(self.class_weight, y)
+        else:
+            weight = self._weights_of_classes(y, keep=keep)
         return weight if sample_weight is None else weight * sample_weight
+
+    def _weights_of_classes(self, y, *, keep):
+        """Each sample's weight under a dict ``class_weight``, checked against
+        every class the model knows (a batch of ``partial_fit`` may lack some)."""
+        if keep:
+            classes = self.classes_
+        else:
+            classes = getattr(self, "_partial_fit_classes", None)
+            if classes is None:
+                classes = _sorted_labels(y, "y")
+        known = set(classes.tolist())
+        unknown = [label for label in self.class_weight if label not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight names labels {unknown!r} that are not classes of y "
+                f"({classes.tolist()!r}); give weights of these classes only."
+            )
+        weight = np.ones(len(y))
+        for label, value in self.class_weight.items():
+            if not (isinstance(value, Real) and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"class_weight[{label!r}] must be a finite number >= 0; got {value!r}."
+                )
+            weight[y == label] = value
+        if not any(self.class_weight.get(label, 1) > 0 for label in classes.tolist()):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} gives every class weight 0, so no "
+                "sample counts in the loss; give at least one class a positive weight."
+            )
+        return weight
 
     # -------------------------------------------------------------- predict
 

@@ -313,6 +313,44 @@ def test_partial_fit_refuses_balanced_class_weight():
         model.partial_fit(X, y, classes=[0, 1, 2])
 
 
+def test_class_weight_dict_weighs_batches_that_lack_a_weighted_class():
+    X, y = three_classes()
+    class_weight = {0: 3.0, 2: 0.5}
+    model = RNNClassifier(**TINY, class_weight=class_weight)
+    # A first batch, and a later one, without class 0: still weighed by the dict.
+    model.partial_fit(X[y != 0], y[y != 0], classes=[0, 1, 2])
+    model.partial_fit(X[y == 2], y[y == 2])
+    assert model.n_iter_ == 2
+    warm = RNNClassifier(**TINY, class_weight=class_weight, warm_start=True).fit(X, y)
+    warm.fit(X[y == 1], y[y == 1])
+    assert warm.n_iter_ == 2 * TINY["max_epochs"]
+    # The same weights as the matching sample_weight, on a batch without class 0.
+    rows = y != 0
+    a = RNNClassifier(**TINY, class_weight=class_weight).partial_fit(
+        X[rows], y[rows], classes=[0, 1, 2]
+    )
+    b = RNNClassifier(**TINY).partial_fit(
+        X[rows], y[rows], classes=[0, 1, 2], sample_weight=np.where(y[rows] == 2, 0.5, 1.0)
+    )
+    assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "class_weight, message",
+    [
+        ({5: 2.0}, r"class_weight names labels \[5\] that are not classes"),
+        ({0: float("nan")}, r"class_weight\[0\] must be a finite number >= 0; got nan"),
+        ({0: float("inf")}, r"class_weight\[0\] must be a finite number"),
+        ({0: -0.5}, r"class_weight\[0\] must be a finite number >= 0"),
+        ({0: 0.0, 1: 0.0, 2: 0.0}, "gives every class weight 0"),
+    ],
+)
+def test_bad_class_weight_values_are_named(class_weight, message):
+    X, y = three_classes()
+    with pytest.raises(ValueError, match=message):
+        RNNClassifier(**TINY, class_weight=class_weight).fit(X, y)
+
+
 def test_partial_fit_continues_a_fit():
     X, y = three_classes()
     model = RNNClassifier(**TINY).fit(X, y)
