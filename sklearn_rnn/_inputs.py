@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
     check_consistent_length,
 )
 
-from ._validation import FLOAT_DTYPES, numeric_input
+from ._validation import FLOAT_DTYPES, numeric_input, reject_times
 
 # Values of a 3-D array scanned at once: bounds the memory the scan uses beyond
 # the input (a few bytes per value of a block that holds NaN).
@@ -63,6 +63,7 @@ def check_sequences(estimator, X, *, reset):
     if not plain:
         if not reset:
             _check_feature_names(estimator, X, reset=False)
+        reject_times(X, "X")
         with numeric_input("X"):
             X = check_array(
                 X,

@@ -16,6 +16,7 @@ HALF_FLOAT_DTYPES = (*FLOAT_DTYPES, np.float16)
 def check_table(estimator, X, *, reset, dtype=FLOAT_DTYPES):
     """Validate a time-ordered 2-D table: numeric, finite, a float dtype of
     ``dtype`` kept, anything else converted to the first of them."""
+    reject_times(X, "X")
     with numeric_input("X"):
         return validate_data(
             estimator,
@@ -42,6 +43,29 @@ def numeric_input(name):
             f"{name} must hold numbers, but {text}. Encode or drop non-numeric columns "
             "(e.g. OneHotEncoder in a ColumnTransformer) before this step."
         ) from exc
+
+
+def reject_times(X, name):
+    """Dates and durations are not numbers for a network, though numpy turns
+    them into nanoseconds (or days) since 1970 without a word."""
+    dtypes = getattr(X, "dtypes", None)
+    if hasattr(dtypes, "items"):  # a DataFrame
+        columns = [
+            column
+            for column, dtype in dtypes.items()
+            if getattr(dtype, "kind", None) in ("m", "M")
+        ]
+        what = f"its column(s) {columns!r} hold dates or durations" if columns else None
+    else:
+        dtype = getattr(X, "dtype", None)
+        kind = getattr(dtype, "kind", None)
+        what = f"it holds dates or durations (dtype {dtype})" if kind in ("m", "M") else None
+    if what:
+        raise TypeError(
+            f"{name} must hold numbers, but {what}. Drop them, or turn them into numbers "
+            "first (the month or the weekday as columns, say); the time of each row "
+            "belongs in a DataFrame's index, which the windower reads."
+        )
 
 
 def reject_bool(estimator, names):

@@ -168,6 +168,12 @@ def test_bad_sequences_in_a_list_are_value_errors(estimator, seqs, message):
         estimator(**TINY).fit(seqs, target(estimator, [np.ones((1, 1))] * 2))
 
 
+def test_dates_in_sequences_are_not_read_as_numbers(estimator):
+    X = np.arange(12).astype("datetime64[D]").reshape(4, 3, 1)
+    with pytest.raises(TypeError, match=r"X must hold numbers, but .*dates or durations"):
+        estimator(**TINY).fit(X, target(estimator, [np.ones((1, 1))] * 4))
+
+
 def test_leading_nan_steps_inside_a_list_are_padding(estimator):
     seqs = ragged(n=6, seed=4)
     y = target(estimator, seqs)

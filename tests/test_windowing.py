@@ -8,6 +8,7 @@ scikit-learn's own estimator checks live in ``test_common.py``.
 """
 
 import pickle
+import re
 import tracemalloc
 
 import numpy as np
@@ -865,6 +866,25 @@ def test_non_numeric_dataframe_column_rejected():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
     with pytest.raises(ValueError, match="could not convert string to float"):
         SequenceWindower(window=2).fit(df)
+
+
+@pytest.mark.parametrize(
+    "X, named",
+    [
+        (pd.DataFrame({"when": pd.date_range("2020-01-01", periods=3)}), r"\['when'\]"),
+        (
+            pd.DataFrame({"a": [1.0, 2.0, 3.0], "d": pd.to_timedelta([1, 2, 3], unit="D")}),
+            r"\['d'\]",
+        ),
+        (pd.DataFrame({"w": pd.date_range("2020-01-01", periods=3, tz="UTC")}), r"\['w'\]"),
+        (np.arange(3).astype("datetime64[D]").reshape(-1, 1), r"dtype datetime64\[D\]"),
+    ],
+)
+def test_dates_and_durations_are_not_read_as_numbers(X, named):
+    # numpy would turn them into nanoseconds (or days) since 1970.
+    with pytest.raises(TypeError, match="X must hold numbers, but .*dates or durations") as error:
+        SequenceWindower(window=2).fit(X)
+    assert re.search(named, str(error.value))
 
 
 @pytest.mark.parametrize(
