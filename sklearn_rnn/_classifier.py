@@ -386,7 +386,13 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             )
         given = None
         if classes is not None:
-            given = _sorted_labels(column_or_1d(np.asarray(classes)), "classes")
+            given = np.asarray(classes)
+            if given.ndim != 1:
+                raise ValueError(
+                    f"classes must be 1-D, every label once (like np.unique(y_all)); got "
+                    f"an array of shape {given.shape}."
+                )
+            given = _sorted_labels(given, "classes")
             if not first and set(given.tolist()) != set(self.classes_.tolist()):
                 raise ValueError(
                     f"classes={given.tolist()!r} is not the same as on the first call to "

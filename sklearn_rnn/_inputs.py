@@ -335,6 +335,19 @@ PADDING_ID = 0
 UNKNOWN_ID = 1
 
 
+def _is_text(X):
+    """Whether ``X`` is a 1-D collection of strings (documents, not token ids)."""
+    if isinstance(X, (str, bytes)):
+        return True
+    if isinstance(X, (list, tuple)):
+        return bool(X) and all(isinstance(x, (str, bytes)) for x in X)
+    values = getattr(X, "to_numpy", None)
+    X = values() if callable(values) else X
+    if not isinstance(X, np.ndarray) or X.ndim != 1 or X.size == 0:
+        return False
+    return X.dtype.kind in "US" or (X.dtype == object and isinstance(X[0], (str, bytes)))
+
+
 def check_token_ids(estimator, X, *, reset):
     """Validate integer token-id input ``X`` for an estimator with ``embedding_dim``.
 
@@ -349,6 +362,12 @@ def check_token_ids(estimator, X, *, reset):
     embedding_dim = (
         estimator.embedding_dim if reset else estimator._fitted_params.get("embedding_dim")
     )
+    if _is_text(X):
+        raise ValueError(
+            f"X holds text (one string per sample), but with embedding_dim={embedding_dim} "
+            f"{name} reads token ids. Put a TextSequencer before it: "
+            f"make_pipeline(TextSequencer(), {name}(embedding_dim={embedding_dim}))."
+        )
     if (
         isinstance(X, (list, tuple))
         and X

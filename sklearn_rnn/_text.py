@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._validation import reject_bool
 
+TOKEN_PATTERN = r"(?u)\b\w+\b"
 PADDING_ID = 0
 UNKNOWN_ID = 1
 FIRST_TOKEN_ID = 2
@@ -208,7 +209,7 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         min_df=1,
         max_df=1.0,
         lowercase=True,
-        token_pattern=r"(?u)\b\w+\b",
+        token_pattern=TOKEN_PATTERN,
         analyzer="word",
         tokenizer=None,
         vocabulary=None,
@@ -350,6 +351,7 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """Set the fitted attributes; with ``encode``, return ``_encode`` of ``X``."""
         reject_bool(self, ["max_len", "max_features", "min_df", "max_df"])
         self._check_backend_options()
+        self._warn_for_unused_params()
         documents = as_documents(X)
         if not documents:
             raise ValueError("TextSequencer needs at least one document to fit, got an empty X.")
@@ -373,6 +375,23 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         else:
             self.max_len_ = max(1, max(map(len, sequences)))
         return encoded
+
+    def _warn_for_unused_params(self):
+        # As CountVectorizer warns: a setting that the others make unused.
+        pattern_set = self.token_pattern not in (None, TOKEN_PATTERN)
+        unused = []
+        if self.analyzer != "word":
+            if self.tokenizer is not None:
+                unused.append(("tokenizer", "analyzer != 'word'"))
+            if pattern_set:
+                unused.append(("token_pattern", "analyzer != 'word'"))
+        elif self.tokenizer is not None and pattern_set:
+            unused.append(("token_pattern", "tokenizer is not None"))
+        for name, why in unused:
+            # For the line that calls fit or fit_transform (through _fit_context).
+            warnings.warn(
+                f"The parameter {name!r} will not be used since {why}.", UserWarning, stacklevel=5
+            )
 
     def _check_backend_options(self):
         if self.backend is None:

@@ -277,6 +277,12 @@ def test_partial_fit_needs_classes_on_the_first_call():
     assert not hasattr(model, "classes_")
 
 
+def test_partial_fit_classes_of_another_shape_is_an_error_naming_classes():
+    X, y = three_classes()
+    with pytest.raises(ValueError, match=r"classes must be 1-D.*shape \(1, 3\)"):
+        RNNClassifier(**TINY).partial_fit(X, y, classes=[[0, 1, 2]])
+
+
 def test_partial_fit_with_classes_accumulates_epochs():
     X, y = three_classes()
     model = RNNClassifier(**TINY)

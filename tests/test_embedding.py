@@ -116,6 +116,9 @@ def test_n_tokens_sets_the_embedding_rows():
         (np.array([[0, 2, -1]] * 4), "negative token id -1"),
         (np.array([[2, 0, 3]] * 4), "padding id 0 between two tokens"),
         (np.ones((4, 3, 1), dtype=np.int64), r"\(n_samples, n_timesteps\)"),
+        (["good film", "bad film"] * 2, "X holds text .* Put a TextSequencer before it"),
+        (np.array(["good film", "bad film"] * 2), "X holds text"),
+        (np.array(["good film", "bad film"] * 2, dtype=object), "X holds text"),
     ],
 )
 def test_bad_token_input_is_refused(X, match):

@@ -223,6 +223,20 @@ def test_tokenizer_callable_replaces_token_pattern():
     assert sequencer.vocabulary_ == {"hello": 2, "hello,": 3, "world!": 4}
 
 
+@pytest.mark.parametrize(
+    "params, unused",
+    [
+        (dict(analyzer="char", tokenizer=str.split), "'tokenizer' will not be used"),
+        (dict(analyzer="char", token_pattern=r"\w+"), "'token_pattern' will not be used"),
+        (dict(tokenizer=str.split, token_pattern=r"\w+"), "'token_pattern' will not be used"),
+    ],
+)
+def test_a_setting_the_others_leave_unused_warns(params, unused):
+    # As CountVectorizer warns.
+    with pytest.warns(UserWarning, match=unused):
+        TextSequencer(**params).fit(["Hello World"])
+
+
 # --- a given vocabulary ------------------------------------------------------
 
 
