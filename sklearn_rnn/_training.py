@@ -648,22 +648,26 @@ class evaluating:
 
 class EarlyStopping(Callback):
     """Stop when the validation loss has not improved by ``tol`` for
-    ``patience`` epochs, then restore the best epoch's weights."""
+    ``patience`` epochs, then restore the best epoch's weights: those of the
+    lowest validation loss, however little lower (as scikit-learn's MLP)."""
 
     def __init__(self, patience, tol):
         self.patience = patience
         self.tol = tol
 
     def on_train_begin(self, net, **kwargs):
-        self.best_loss_ = math.inf
+        self.best_loss_ = math.inf  # the loss that the patience counts from
+        self.lowest_loss_ = math.inf
         self.best_state_ = None
         self.misses_ = 0
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "valid_loss"]
+        if loss < self.lowest_loss_:
+            self.lowest_loss_ = loss
+            self.best_state_ = state_copy(net)
         if loss < self.best_loss_ - self.tol:
             self.best_loss_ = loss
-            self.best_state_ = state_copy(net)
             self.misses_ = 0
         else:
             self.misses_ += 1
