@@ -187,9 +187,12 @@ def _affine_match(x, t, tol):
     return scale, offset
 
 
-def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_offset=0.0):
+def fit_window_stats(
+    X, lengths, y, mode, target_index, units_scale=1.0, units_offset=0.0, sample_weight=None
+):
     """Statistics of :class:`WindowNorm` from training windows ``X`` (3-D, NaN
-    padding) and raw targets ``y`` (2-D), as plain arrays.
+    padding) and raw targets ``y`` (2-D), as plain arrays; each window weighs
+    as its ``sample_weight`` (so an integer weight is the window repeated).
 
     Processes a bounded number of windows at a time, so a strided window view
     is never expanded whole.
@@ -217,15 +220,19 @@ def fit_window_stats(X, lengths, y, mode, target_index, units_scale=1.0, units_o
     for start in range(0, n_samples, rows):
         block = torch.from_numpy(np.nan_to_num(np.asarray(X[start : start + rows], np.float64)))
         lb = torch.from_numpy(np.ascontiguousarray(lengths[start : start + rows]))
+        if sample_weight is None:
+            w = torch.ones(len(lb), dtype=torch.float64)
+        else:
+            w = torch.from_numpy(np.asarray(sample_weight[start : start + rows], np.float64))
         with torch.no_grad():
             Xn, center, spread = norm.inputs(block, lb)
             target = torch.from_numpy(np.array(y[start : start + rows], np.float64))
             tn = norm.targets(target, center, spread)
-        squares_in += (Xn**2).sum(dim=(0, 1)).numpy()
-        count_in += float(lb.sum())
+        squares_in += (w[:, None, None] * Xn**2).sum(dim=(0, 1)).numpy()
+        count_in += float((w * lb).sum())
         # Each window weighs as its error does once mapped back: the few
         # windows of one or two observed steps must not set the scale.
-        share = norm.error_weight(spread)
+        share = w[:, None] * norm.error_weight(spread)
         squares_out += (share * tn**2).sum(dim=0).numpy()
         weight_out += share.sum(dim=0).numpy()
     in_scale = np.sqrt(squares_in / max(count_in, 1.0))

@@ -514,7 +514,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             weight = None if sample_weight is None else sample_weight[train_rows]
             y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
             mode, stats = self._window_norm_stats(
-                X[train_rows], lengths[train_rows], y2[train_rows]
+                X[train_rows], lengths[train_rows], y2[train_rows], weight
             )
             fitted = dict(
                 _y_1d=y.ndim == 1,
@@ -544,8 +544,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 y_mean=fitted["_y_mean"], y_scale=fitted["_y_scale"], **stats
             ).to(net.device)
 
-    def _window_norm_stats(self, X, lengths, y):
-        """The per-window normalisation used (``window_norm_``) and its statistics."""
+    def _window_norm_stats(self, X, lengths, y, sample_weight=None):
+        """The per-window normalisation used (``window_norm_``) and its statistics
+        (weighted as the loss weighs the windows)."""
         mode = self.window_norm
         # A custom module gets the windows as they are unless asked otherwise.
         if mode is None or (mode == "auto" and self.module is not None):
@@ -571,11 +572,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         if found is None:
             index = self._target_index(n_features, y.shape[1]) if features is None else features
             _check_units(X, y, index)
-            return mode, fit_window_stats(X, lengths, y, mode, index)
+            return mode, fit_window_stats(X, lengths, y, mode, index, sample_weight=sample_weight)
         index, scale, offset = found
         if auto and not _auto_normalises(y, X.shape[1]):
             return None, None
-        return mode, fit_window_stats(X, lengths, y, mode, index, scale, offset)
+        return mode, fit_window_stats(
+            X, lengths, y, mode, index, scale, offset, sample_weight=sample_weight
+        )
 
     def _fitted_skip(self, net):
         """The built-in network's linear skip when it starts at (a share of)
