@@ -650,6 +650,8 @@ class BaseRNN(BaseEstimator):
         attributes, and instead of the skorch net its weights, optimizer state
         and history as numpy arrays and lists."""
         state = dict(super().__getstate__())
+        if state.get("callbacks"):
+            state["callbacks"] = [_as_given(callback) for callback in state["callbacks"]]
         net = state.pop("net_", None)
         if net is not None:
             state["_network_state"] = network_state(net)
@@ -683,6 +685,22 @@ class BaseRNN(BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _as_given(callback):
+    """A user's callback (or ``(name, callback)`` pair) without what fits built
+    in it: skorch callbacks keep that in attributes ending in ``_`` (a
+    learning-rate scheduler holding the optimizer and its tensors, scores),
+    which would put torch objects in the saved state. The callback the user
+    holds keeps them."""
+    if isinstance(callback, tuple) and len(callback) == 2:
+        return (callback[0], _as_given(callback[1]))
+    if not isinstance(callback, Callback):
+        return callback
+    given = copy.copy(callback)
+    for name in [name for name in vars(given) if name.endswith("_") and not name.endswith("__")]:
+        delattr(given, name)
+    return given
 
 
 def _n_features(X):

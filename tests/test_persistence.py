@@ -209,6 +209,28 @@ def test_skops_custom_module_is_listed_by_name(tmp_path):
     assert_array_equal(loaded.predict(X), model.predict(X))
 
 
+def test_a_callback_saves_as_given_without_what_the_fit_built_in_it(tmp_path):
+    from skorch.callbacks import LRScheduler
+
+    scheduler = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    model = tiny(callbacks=[scheduler, ("halve", LRScheduler("StepLR", step_size=1))]).fit(X, Y)
+    # The caller's callback is the one skorch trained with, as skorch leaves it;
+    # its scheduler holds the optimizer and its tensors.
+    assert hasattr(scheduler, "lr_scheduler_")
+    data = pickle.dumps(model)
+    assert b"torch.optim" not in data and b"torch.storage" not in data
+    loaded = pickle.loads(data)
+    assert not hasattr(loaded.callbacks[0], "lr_scheduler_")
+    assert (loaded.callbacks[0].step_size, loaded.callbacks[0].gamma) == (1, 0.5)
+    assert loaded.callbacks[1][0] == "halve"
+    assert_array_equal(loaded.predict(X), model.predict(X))
+    # Training goes on from the loaded model as from the fitted one.
+    assert_array_equal(loaded.partial_fit(X, Y).predict(X), model.partial_fit(X, Y).predict(X))
+    sio, untrusted, loaded = _skops_round_trip(model, tmp_path / "model.skops")
+    assert "skorch.callbacks.lr_scheduler.LRScheduler" in untrusted
+    assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 def test_skops_refuses_a_tampered_file(fitted, tmp_path):
     sio = pytest.importorskip("skops.io")
     path, tampered = tmp_path / "model.skops", tmp_path / "tampered.skops"
