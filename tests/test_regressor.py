@@ -744,6 +744,15 @@ WEIGHT_PARTS = {
     "least-squares start": dict(lr=1e-12, max_epochs=1),
     # Without the head's dropout, whose masks follow the batches' shapes.
     "training": dict(lr=0.01, max_epochs=10, linear_skip=False, head_dropout=0.0),
+    # The windows' statistics weigh each window as the loss does.
+    "training, per-window normalisation": dict(
+        lr=0.01,
+        max_epochs=10,
+        linear_skip=False,
+        head_dropout=0.0,
+        window_norm="last",
+        target_features=0,
+    ),
 }
 
 
@@ -777,6 +786,29 @@ def test_sample_weight_two_is_like_a_duplicated_row(part):
 
 
 # ---------------------------------------------------------- early stopping
+
+
+def test_early_stopping_keeps_the_lowest_validation_loss_whatever_tol():
+    # tol decides only when to stop: an epoch lower by less than tol is still
+    # the best epoch, whose weights are kept.
+    X, y = make_sequences(n=60)
+    model = RNNRegressor(
+        hidden_size=8,
+        lr=1e-2,
+        max_epochs=20,
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=3,
+        tol=1e9,
+        scale_y=False,
+        random_state=0,
+    ).fit(X, y)
+    curve = np.asarray(model.validation_loss_curve_)
+    assert len(curve) == 4  # the first epoch, then three that improve by less than tol
+    assert curve.argmin() > 0
+    rows = slice(45, 60)  # the validation rows: the last quarter
+    kept = np.mean((model.predict(X[rows]) - y[rows]) ** 2)
+    assert kept == pytest.approx(curve.min(), rel=1e-5)
 
 
 def test_early_stopping_validates_on_the_last_rows():
