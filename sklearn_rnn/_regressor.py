@@ -714,6 +714,10 @@ def _check_units(X, y, index):
     last = np.asarray(X[:, -1], dtype=np.float64)[:, index]
     spread = np.maximum(y.std(axis=0), 1e-12)
     ratio = last.std(axis=0) / spread
+    # Both flat (a constant series, or one of a few tiny steps): the spreads
+    # say nothing about the units.
+    flat = (_flat(last) & _flat(y)).reshape(ratio.shape)
+    ratio[flat] = 1.0
     shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
     if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
         warnings.warn(
@@ -727,12 +731,29 @@ def _check_units(X, y, index):
         )
 
 
+def _flat(values):
+    """Columns whose spread is nothing beside their level (or below 1e-9)."""
+    return values.std(axis=0) <= 1e-9 * np.maximum(1.0, np.abs(values.mean(axis=0)))
+
+
 def _target_scaling(y, sample_weight, scale):
     n_outputs = y.shape[1]
     if not scale:
         return np.zeros(n_outputs), np.ones(n_outputs)
-    mean = np.average(y, axis=0, weights=sample_weight)
-    std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
-    # A constant target has nothing to standardise; keep its scale as is.
-    std[~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(y, axis=0, weights=sample_weight)
+        # Squares of the deviations over their largest, so that targets beyond
+        # 1e154 do not overflow.
+        largest = np.abs(y - mean).max(axis=0)
+        unit = np.where(largest > 0, largest, 1.0)
+        std = unit * np.sqrt(np.average(((y - mean) / unit) ** 2, axis=0, weights=sample_weight))
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise ValueError(
+            "y holds values too large to standardise (their mean or spread overflows "
+            "float64). Divide y by a power of ten, e.g. with "
+            "TransformedTargetRegressor(func=..., inverse_func=...)."
+        )
+    # A constant target (up to rounding) has nothing to standardise; keep its
+    # scale as is. A target that varies on a tiny scale is standardised.
+    std[~(std > np.maximum(1e-12 * np.abs(mean), np.finfo(np.float64).tiny))] = 1.0
     return mean, std

@@ -221,6 +221,18 @@ def test_units_that_do_not_match_are_a_warning():
         RNNRegressor(**FAST, window_norm="last").fit(X, y)
 
 
+@pytest.mark.parametrize("mode", ["standard", "last"])
+@pytest.mark.parametrize("level", [5.0, 0.0])
+def test_a_constant_series_is_in_its_own_units(mode, level):
+    # y is the series one step ahead: no warning that it is in other units.
+    X, y = make_supervised(np.full(40, level))
+    model = make_pipeline(SequenceWindower(5), RNNRegressor(**FAST, window_norm=mode))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pred = model.fit(X, y).predict(X)
+    assert_allclose(pred, level)
+
+
 def test_statistics_come_from_the_training_rows_only():
     series = random_walk(200)
     X, y = make_supervised(series)

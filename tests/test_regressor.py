@@ -712,6 +712,29 @@ def test_scale_y_standardises_inside_the_model():
     assert raw.loss_curve_[0] > 1e5
 
 
+@pytest.mark.parametrize("units", [1e-30, 1e-13, 1e160, 1e300])
+def test_predictions_follow_the_units_of_y(units):
+    # Standardised inside the model: a target that varies on a tiny scale is
+    # not taken for a constant, and a huge one does not overflow.
+    X, y = make_sequences()
+    model = RNNRegressor(**TINY)
+    base = model.fit(X, y).predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = model.fit(X, y * units).predict(X)
+    assert_allclose(scaled / units, base, rtol=1e-5, atol=1e-7)
+
+
+# scikit-learn's finiteness check of y sums it first, which overflows here.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_a_target_whose_spread_overflows_is_a_value_error():
+    X, _ = make_sequences()
+    y = np.where(np.arange(len(X)) % 2, 1.7e308, -1.7e308)
+    with pytest.raises(ValueError, match="y holds values too large to standardise"):
+        RNNRegressor(**TINY).fit(X, y)
+
+
 @pytest.mark.parametrize("scale_y", [True, False])
 def test_constant_target(scale_y):
     X, _ = make_sequences()
