@@ -18,9 +18,10 @@ import torch
 
 MODES = ("last", "standard")
 # Rows searched by find_target_features, and the lags tried beyond the
-# number of outputs.
+# number of outputs: a horizon of a week of hours, a year of days, or a
+# week of quarter-hours is found.
 SEARCH_ROWS = 20_000
-SEARCH_LAGS = 64
+SEARCH_LAGS = 1000
 PROBE_ROWS = 48
 # Rows converted to a tensor at once when fitting the statistics: bounds the
 # memory used beyond the input.
@@ -158,15 +159,51 @@ def _find_column(last, target, candidates, max_lag):
     tol = 1e-5 * np.abs(target).max()
     if not np.ptp(target) > tol:
         return None  # a constant target is the future of any constant
-    for lag in range(max(max_lag, 0) + 1):
-        t = target[: len(target) - lag]
-        for f in candidates:
-            x = last[lag:, f]
-            # A cheap look at the first rows first: almost every pair fails there.
-            hit = _affine_match(x[:PROBE_ROWS], t[:PROBE_ROWS], tol)
-            if hit is not None and _affine_match(x, t, tol) is not None:
-                return (f, *hit)
+    max_lag = max(max_lag, 0)
+    # A cheap look at the first rows of every (lag, feature) pair first:
+    # almost every pair fails there. The pairs that pass are checked on all
+    # rows, smallest lag first.
+    passed = sorted(
+        (lag, order, f)
+        for order, f in enumerate(candidates)
+        for lag in _probe_lags(last[:, f], target, max_lag, tol)
+    )
+    for lag, _, f in passed:
+        hit = _affine_match(last[lag:, f], target[: len(target) - lag], tol)
+        if hit is not None:
+            return (f, *hit)
     return None
+
+
+def _probe_lags(x, target, max_lag, tol):
+    """The lags ``L <= max_lag`` at which the first rows of ``target`` are an
+    affine map of ``x[L:]`` (:func:`_affine_match` on ``PROBE_ROWS`` rows), for
+    all lags at once."""
+    n = len(target)
+    rows = min(PROBE_ROWS, n)
+    # Lags whose probe has all its rows; the last few lags have fewer.
+    full = max(0, min(max_lag, n - rows) + 1)
+    lags = []
+    if full and rows >= 3:
+        windows = np.lib.stride_tricks.sliding_window_view(x, rows)[:full]
+        t = target[:rows]
+        dx, dt = np.diff(windows, axis=1), np.diff(t)
+        moving = np.abs(dx) > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(moving, dt / np.where(moving, dx, 1.0), np.nan)
+        enough = moving.sum(axis=1) >= 2
+        scale = np.full(full, np.nan)
+        scale[enough] = np.nanmedian(ratio[enough], axis=1)
+        usable = enough & (scale > 0)
+        offset = np.median(t - scale[usable, None] * windows[usable], axis=1)
+        fitted = scale[usable, None] * windows[usable] + offset[:, None]
+        close = np.mean(np.abs(t - fitted) <= tol, axis=1) >= 0.9
+        lags = np.flatnonzero(usable)[close].tolist()
+    for lag in range(full, max_lag + 1):
+        probe = _affine_match(x[lag:][:PROBE_ROWS], target[: n - lag][:PROBE_ROWS], tol)
+        if probe is not None:
+            lags.append(lag)
+    return lags
 
 
 def _affine_match(x, t, tol):

@@ -85,6 +85,19 @@ def test_search_finds_the_target_feature_lag_and_units():
     assert scaled.shape == table.shape
 
 
+@pytest.mark.parametrize("horizon", [168, 365, 900])
+def test_search_finds_a_far_horizon(horizon):
+    # A week of hours, a year of days: the lag is found whatever the horizon.
+    rng = np.random.default_rng(1)
+    # The rows must reach past the horizon for X to hold the target at all.
+    table = np.cumsum(rng.normal(size=(2 * horizon + 400, 2)), axis=0)
+    X, y = make_supervised(table, horizon=horizon, target=[1], n_steps=3)
+    index, scale, offset = find_target_features(X, y)
+    assert index.tolist() == [1, 1, 1]
+    assert_allclose(scale, 1.0)
+    assert_allclose(offset, 0.0, atol=1e-9)
+
+
 def test_search_tolerates_a_seam_and_rejects_unrelated_targets():
     series = random_walk(400)
     X, y = make_supervised(series)
