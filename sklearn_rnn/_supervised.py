@@ -25,12 +25,13 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
     n_steps : int, default=1
         Consecutive future values per row, for direct multi-step forecasting.
 
-    target : int, str, tuple, list or None, default=None
+    target : int, str, tuple, list, pandas Index or None, default=None
         Columns to predict: ``None`` for every column; a column index or list
         of indices for arrays; a column name or list of names for DataFrames.
         With MultiIndex columns, a tuple names one column (and the target
         columns keep the levels, the last one suffixed ``"_h{k}"``); otherwise
-        a tuple is a list of columns.
+        a tuple is a list of columns. A pandas ``Index`` or ``Series`` of
+        names (``df.columns[1:]``) is a list of them.
 
     Returns
     -------
@@ -146,6 +147,9 @@ def _resolve_target(target, columns, pandas_in, multi_index):
     """
     if target is None:
         return False, list(range(len(columns)))
+    if _is_pandas(target):
+        # An Index or Series of names (df.columns[1:]) is a list of them.
+        target = target.tolist()
     label = (
         multi_index
         and isinstance(target, tuple)

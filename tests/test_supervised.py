@@ -217,6 +217,16 @@ def test_dataframe_target_list_names_and_values():
     np.testing.assert_array_equal(y["load_h2"], df["load"].to_numpy()[2:])
 
 
+def test_dataframe_target_as_a_pandas_index_or_series_is_a_list():
+    df = pd.DataFrame({"a": np.arange(8.0), "b": np.arange(8.0) * 2, "c": np.arange(8.0) * 3})
+    _, y = make_supervised(df, target=df.columns[1:])
+    assert list(y.columns) == ["b_h1", "c_h1"]
+    _, y = make_supervised(df, target=pd.Index(["b"]))
+    assert isinstance(y, pd.DataFrame) and list(y.columns) == ["b_h1"]
+    _, y = make_supervised(df, target=pd.Series(["c", "a"]))
+    assert list(y.columns) == ["c_h1", "a_h1"]
+
+
 def test_dataframe_default_target_is_every_column():
     df = _frame()
     X, y = make_supervised(df)
