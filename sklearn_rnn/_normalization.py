@@ -139,14 +139,15 @@ def find_target_features(last, y, features=None):
     builds, whatever affine scaler came before the windower.
 
     Returns ``(index, scale, offset)`` arrays of shape ``(n_outputs,)``, or None
-    when some column is not found. ``features`` restricts the search.
+    when some column is not found. ``features``, one input feature per column
+    of ``y``, restricts the search of each column to its feature.
     """
     last = np.asarray(last[:SEARCH_ROWS], dtype=np.float64)
     y = np.asarray(y[:SEARCH_ROWS], dtype=np.float64)
     n, n_features = last.shape
-    candidates = range(n_features) if features is None else sorted(set(features))
     found = []
     for j in range(y.shape[1]):
+        candidates = range(n_features) if features is None else [int(features[j])]
         hit = _find_column(last, y[:, j], candidates, min(n - 3, SEARCH_LAGS + y.shape[1]))
         if hit is None:
             return None

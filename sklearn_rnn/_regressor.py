@@ -206,8 +206,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         The input feature each output is a future value of, for
         ``window_norm``: one index, or one per target column (or per target
         when ``y``'s columns are several steps of each, step-major as
-        :func:`make_supervised` gives them). None: found from the data; with
-        an explicit mode and several input features it must be given.
+        :func:`make_supervised` gives them); used as given, with the affine
+        map to ``y``'s units found from the data where it is there. None:
+        found from the data; with an explicit mode and several input
+        features it must be given.
 
     embedding_dim : int or None, default=None
         None: ``X`` holds float features, as described above. An int: ``X``
@@ -563,7 +565,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         features = None
         if self.target_features is not None:
             features = self._target_index(n_features, y.shape[1])
-        found = find_target_features(X[:, -1], y, None if features is None else set(features))
+        found = find_target_features(X[:, -1], y, features)
         auto = mode == "auto"
         if auto:
             if found is None and features is None:

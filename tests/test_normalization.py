@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, TimeSeriesSplit
 from sklearn.pipeline import make_pipeline
@@ -244,6 +245,19 @@ def test_a_constant_series_is_in_its_own_units(mode, level):
         warnings.simplefilter("error")
         pred = model.fit(X, y).predict(X)
     assert_allclose(pred, level)
+
+
+def test_target_features_given_are_used_in_their_order():
+    rng = np.random.default_rng(0)
+    table = np.cumsum(rng.normal(size=(150, 3)), axis=0)
+    X, y = make_supervised(table, target=[1, 2], n_steps=2)  # y_h1, z_h1, y_h2, z_h2
+    windows = SequenceWindower(5).fit_transform(X)
+    model = RNNRegressor(**FAST, window_norm="standard")
+    right = model.set_params(target_features=[1, 2]).fit(windows, y)
+    assert right._window_stats["target_index"].tolist() == [1, 2, 1, 2]
+    # Not what the data say, but what the user said: used as given.
+    swapped = clone(model).set_params(target_features=[2, 1]).fit(windows, y)
+    assert swapped._window_stats["target_index"].tolist() == [2, 1, 2, 1]
 
 
 def test_statistics_come_from_the_training_rows_only():
