@@ -8,7 +8,6 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils import compute_sample_weight
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -116,9 +115,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         numbers >= 0, for classes of ``y``); labels not listed weigh 1, and
         a batch of :meth:`partial_fit` need not hold every weighted class.
         ``"balanced"`` weighs each class by
-        ``n_samples / (n_classes * np.bincount(y))``. Multiplied with
-        ``sample_weight`` when both are given, as in scikit-learn
-        (:func:`~sklearn.utils.compute_sample_weight`).
+        ``n_samples / (n_classes * np.bincount(y))``, the samples counted by
+        their ``sample_weight`` when it is given (so that a weight of 2 is a
+        row repeated, as in ``LogisticRegression``). Multiplied with
+        ``sample_weight`` when both are given, as in scikit-learn.
 
     time_axis : {1, -1}, default=1
         The axis of 3-D ``X`` that holds the time steps: 1 for
@@ -182,7 +182,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Make ``fit`` continue from the current weights (and classes).
 
     callbacks : list of skorch callbacks, default=None
-        Extra callbacks for the skorch net.
+        Extra callbacks for the skorch net, as for :class:`RNNRegressor`: a
+        fit trains the instances given.
 
     Attributes
     ----------
@@ -478,7 +479,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         if self.class_weight is None:
             return sample_weight
         if isinstance(self.class_weight, str):
-            weight = compute_sample_weight(self.class_weight, y)
+            weight = _balanced_weights(y, sample_weight)
         else:
             weight = self._weights_of_classes(y, keep=keep)
         return weight if sample_weight is None else weight * sample_weight
@@ -612,3 +613,15 @@ def _sorted_labels(labels, name):
             f"{name} mixes labels of different types ({', '.join(kinds)}), which cannot "
             "be sorted into classes; give every label the same type (e.g. all strings)."
         ) from None
+
+
+def _balanced_weights(y, sample_weight):
+    """Each sample's ``class_weight="balanced"`` weight, ``total / (n_classes *
+    class total)``, with the totals of ``sample_weight`` (counts without it),
+    so that a weight of 2 is a row repeated (as LogisticRegression counts)."""
+    labels, codes = np.unique(y, return_inverse=True)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+    totals = np.bincount(codes, weights=weight, minlength=len(labels))
+    with np.errstate(divide="ignore"):
+        per_class = np.where(totals > 0, weight.sum() / (len(labels) * totals), 0.0)
+    return per_class[codes]

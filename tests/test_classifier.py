@@ -319,6 +319,21 @@ def test_partial_fit_refuses_balanced_class_weight():
         model.partial_fit(X, y, classes=[0, 1, 2])
 
 
+def test_balanced_class_weight_counts_the_sample_weights():
+    # A weight of 3 is the row three times: the classes are balanced as in
+    # the repeated data (as LogisticRegression counts them).
+    X, y = three_classes()
+    weight = np.where(np.arange(len(y)) % 4 == 0, 3.0, 1.0)
+    repeat = np.repeat(np.arange(len(y)), weight.astype(int))
+    model = RNNClassifier(class_weight="balanced")
+    weighted = model._sample_weight(y, weight, keep=False)
+    repeated = model._sample_weight(y[repeat], None, keep=False)
+    assert_allclose(np.repeat(weighted / weight, weight.astype(int)), repeated)
+    assert_allclose(
+        model._sample_weight(y, None, keep=False), compute_sample_weight("balanced", y)
+    )
+
+
 def test_class_weight_dict_weighs_batches_that_lack_a_weighted_class():
     X, y = three_classes()
     class_weight = {0: 3.0, 2: 0.5}
