@@ -279,7 +279,7 @@ class BaseRNN(BaseEstimator):
         if early_stopping and n_samples < 2:
             raise ValueError(
                 f"early_stopping=True needs at least 2 samples (one to train on, one to "
-                f"validate); got {n_samples}. Pass more data or set early_stopping=False."
+                f"validate); got {n_samples} sample. Pass more data or set early_stopping=False."
             )
         if self.module is not None:
             _check_module_class(self.module)
@@ -692,7 +692,7 @@ def _as_given(callback):
     in it: skorch callbacks keep that in attributes ending in ``_`` (a
     learning-rate scheduler holding the optimizer and its tensors, scores),
     which would put torch objects in the saved state. The callback the user
-    holds keeps them."""
+    holds keeps them: a fit trains the instances given, as skorch does."""
     if isinstance(callback, tuple) and len(callback) == 2:
         return (callback[0], _as_given(callback[1]))
     if not isinstance(callback, Callback):

@@ -277,7 +277,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         ``Checkpoint``, ``EarlyStopping``, ``ProgressBar``, ...); a batch is
         ``({"X": ..., "lengths": ...}, y)`` as skorch's documentation describes
         for dict input, with ``"sample_weight"`` for weighted fits. The
-        callbacks the model adds itself are named ``"sklearn_rnn_*"``.
+        callbacks the model adds itself are named ``"sklearn_rnn_*"``. As in
+        skorch, a fit trains the instances given, so afterwards they hold what
+        it built (scores, a learning-rate scheduler); a saved model keeps them
+        as given, without it.
 
     time_axis : {1, -1}, default=1
         The axis of 3-D ``X`` that holds the time steps: 1 for
