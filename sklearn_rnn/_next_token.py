@@ -160,7 +160,8 @@ def generate(
         0 always takes the most probable token (greedy decoding).
 
     top_k : int or None, default=None
-        Sample among the ``top_k`` most probable tokens only.
+        Sample among the ``top_k`` most probable tokens only (exactly
+        ``top_k``: of tokens tied at the cut, the first in ``classes_``).
 
     context : int or None, default=None
         Tokens of history given to the model. None: as many as the model was
@@ -235,11 +236,14 @@ def _sample(proba, temperature, top_k, rng):
     """An index drawn from ``proba`` with ``temperature`` and ``top_k``."""
     if temperature == 0:
         return int(np.argmax(proba))
-    with np.errstate(divide="ignore"):
-        logits = np.log(proba) / temperature
+    with np.errstate(divide="ignore", over="ignore"):
+        logits = np.log(proba)
+        # Relative to the largest before the division, so that the most
+        # probable token stays at 0 however small the temperature.
+        logits = (logits - logits.max()) / temperature
     if top_k is not None and top_k < len(logits):
-        cut = np.partition(logits, -top_k)[-top_k]
-        logits = np.where(logits >= cut, logits, -np.inf)
-    logits -= logits.max()
+        # Exactly top_k tokens: among ties, the first ones.
+        keep = np.argsort(-logits, kind="stable")[:top_k]
+        logits = np.where(np.isin(np.arange(len(logits)), keep), logits, -np.inf)
     weights = np.exp(logits)
     return int(rng.choice(len(weights), p=weights / weights.sum()))

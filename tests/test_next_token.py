@@ -88,6 +88,19 @@ def test_temperature_and_top_k_shape_the_distribution(words):
     np.testing.assert_allclose(frequencies, squared, atol=0.03)
 
 
+class TiedModel(FixedModel):
+    proba = np.array([0.4, 0.3, 0.3, 0.0])
+
+
+def test_top_k_keeps_exactly_k_tokens_when_probabilities_tie(words):
+    text = generate(TiedModel(), words, "a", 300, context=4, top_k=2, random_state=0)
+    assert set(text.split()[1:]) == {"a", "b"}  # c ties with b: the first of them
+
+
+def test_a_tiny_temperature_is_greedy(words):
+    assert set(sampled(words, 20, temperature=1e-310, random_state=0)) == {"a"}
+
+
 def test_random_state_repeats_the_text(words):
     first = generate(FixedModel(), words, "a b", 30, context=4, random_state=3)
     again = generate(FixedModel(), words, "a b", 30, context=4, random_state=3)
