@@ -30,7 +30,7 @@ from torch import nn
 
 from sklearn_rnn import RNNClassifier
 from sklearn_rnn._modules import RecurrentNetwork
-from sklearn_rnn._runtime import thread_policy
+from sklearn_rnn._runtime import threads_restored
 
 MAX_LEN = 400
 N_TOKENS = 2000
@@ -62,7 +62,7 @@ def fit_ours(X, y, epochs):
 
 
 def fit_loop(X_t, y_t, lengths_t, epochs, threads, cut):
-    with thread_policy(threads):
+    with threads_restored(threads):
         torch.manual_seed(0)
         net = RecurrentNetwork(
             1, 2, cell="gru", hidden_size=HIDDEN, n_tokens=N_TOKENS, embedding_dim=EMBEDDING

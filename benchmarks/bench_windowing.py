@@ -32,7 +32,7 @@ are skipped and say so: the loop on 1e7 rows x 8 features would need about
 right if the windower's memory use changes.
 
     python benchmarks/bench_windowing.py                  # 1e4 .. 1e7 rows
-    python benchmarks/bench_windowing.py --max-rows 100000  # quick run
+    python benchmarks/bench_windowing.py --quick          # up to 1e5 rows
 """
 
 import argparse
@@ -47,6 +47,7 @@ import tracemalloc
 
 import numpy as np
 
+import sklearn_rnn
 from sklearn_rnn import SequenceWindower
 
 ROW_COUNTS = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -250,12 +251,14 @@ def machine():
         pass
     return (
         f"{model}, {os.cpu_count()} CPU(s), {load}; numpy {np.__version__}, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}; sklearn_rnn {sklearn_rnn.__version__} "
+        f"from {os.path.dirname(sklearn_rnn.__file__)}"
     )
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a small run: --max-rows 1e5")
     p.add_argument(
         "--max-rows",
         type=float,
@@ -277,10 +280,12 @@ def main(argv=None):
         help="skip a run whose estimated peak exceeds this many GB (default 8)",
     )
     args = p.parse_args(argv)
+    if args.quick:
+        args.max_rows = min(args.max_rows, 1e5)
     w = args.window
 
-    print(f"# Windowing benchmark, window={w}, float64 input", flush=True)
     print(f"# {machine()}", flush=True)
+    print(f"# Windowing benchmark, window={w}, float64 input", flush=True)
     check_same_windows(w)
     print("# check: the loop's windows equal the windower's windows w-1 .. n-2")
     probe = probe_ours_bytes_per_input_byte(w)
