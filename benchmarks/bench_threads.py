@@ -30,6 +30,7 @@ lowers both). It also checks that ``fit`` gives the caller's thread setting back
     python benchmarks/bench_threads.py --only fit
 """
 
+import multiprocessing
 import os
 import statistics
 import time
@@ -388,6 +389,10 @@ def main():
     )
     args = p.parse_args()
     rounds = args.rounds or 3
+    # joblib's multiprocessing backend forks: after the parts above have run
+    # torch on two threads, a forked worker can hang in GNU OpenMP. Workers
+    # forked from a fresh server process hold no OpenMP state.
+    multiprocessing.set_start_method("forkserver", force=True)
     print(machine())
     candidate = load_candidate(args.candidate) if args.candidate else None
     if args.only in (None, "threads"):
