@@ -565,6 +565,9 @@ class BaseRNN(BaseEstimator):
                     f"Callback) pair; got {cb!r}."
                 )
             callbacks.append((name, callback))
+            # What the user gave the callback; what the fit adds is not saved.
+            given = self.__dict__.setdefault("_callback_attributes", {})
+            given.setdefault(id(callback), set(vars(callback)))
         return callbacks
 
     # ----------------------------------------------------------- predict
@@ -650,8 +653,9 @@ class BaseRNN(BaseEstimator):
         attributes, and instead of the skorch net its weights, optimizer state
         and history as numpy arrays and lists."""
         state = dict(super().__getstate__())
+        given = state.pop("_callback_attributes", {})
         if state.get("callbacks"):
-            state["callbacks"] = [_as_given(callback) for callback in state["callbacks"]]
+            state["callbacks"] = [_as_given(callback, given) for callback in state["callbacks"]]
         net = state.pop("net_", None)
         if net is not None:
             state["_network_state"] = network_state(net)
@@ -687,20 +691,24 @@ class BaseRNN(BaseEstimator):
         return tags
 
 
-def _as_given(callback):
+def _as_given(callback, given):
     """A user's callback (or ``(name, callback)`` pair) without what fits built
     in it: skorch callbacks keep that in attributes ending in ``_`` (a
     learning-rate scheduler holding the optimizer and its tensors, scores),
-    which would put torch objects in the saved state. The callback the user
-    holds keeps them: a fit trains the instances given, as skorch does."""
+    which would put torch objects in the saved state. ``given``: the names of
+    each callback's attributes before its first fit (by ``id``); attributes the
+    user set stay. The callback the user holds keeps them all: a fit trains
+    the instances given, as skorch does."""
     if isinstance(callback, tuple) and len(callback) == 2:
-        return (callback[0], _as_given(callback[1]))
-    if not isinstance(callback, Callback):
+        return (callback[0], _as_given(callback[1], given))
+    if not isinstance(callback, Callback) or id(callback) not in given:
         return callback
-    given = copy.copy(callback)
-    for name in [name for name in vars(given) if name.endswith("_") and not name.endswith("__")]:
-        delattr(given, name)
-    return given
+    before = given[id(callback)]
+    copied = copy.copy(callback)
+    for name in list(vars(copied)):
+        if name.endswith("_") and not name.endswith("__") and name not in before:
+            delattr(copied, name)
+    return copied
 
 
 def _n_features(X):

@@ -44,6 +44,7 @@ def check_sequences(estimator, X, *, reset):
     if embedding_dim is not None:
         return check_token_ids(estimator, X, reset=reset)
     if isinstance(X, (list, tuple)):
+        reject_times(X, "X")
         # After a fit on 3-D input, a list of 1-D sequences can only mean
         # univariate sequences, even of equal lengths.
         univariate = not reset and getattr(estimator, "_input_ndim", None) == 3

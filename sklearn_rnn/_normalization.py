@@ -273,7 +273,7 @@ def fit_window_stats(
         share = w[:, None] * norm.error_weight(spread)
         squares_out += (share * tn**2).sum(dim=0).numpy()
         weight_out += share.sum(dim=0).numpy()
-    in_scale = np.sqrt(squares_in / max(count_in, 1.0))
+    in_scale = np.sqrt(squares_in / (count_in if count_in > 0 else 1.0))
     out_scale = np.sqrt(squares_out / np.maximum(weight_out, 1e-300))
     # A feature constant within every window (or windows of one step) has
     # nothing to scale.

@@ -724,6 +724,9 @@ def _check_units(X, y, index):
     flat = (_flat(last) & _flat(y)).reshape(ratio.shape)
     ratio[flat] = 1.0
     shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
+    # Flat both, their levels are compared as they are (float32 and float64
+    # roundings of one constant are the same level).
+    shift[flat] = (shift * spread / np.maximum(np.abs(y.mean(axis=0)), 1e-12))[flat]
     if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
         warnings.warn(
             "window_norm maps the network's outputs back to the units of X's target "
@@ -758,7 +761,9 @@ def _target_scaling(y, sample_weight, scale):
             "float64). Divide y by a power of ten, e.g. with "
             "TransformedTargetRegressor(func=..., inverse_func=...)."
         )
-    # A constant target (up to rounding) has nothing to standardise; keep its
-    # scale as is. A target that varies on a tiny scale is standardised.
-    std[~(std > np.maximum(1e-12 * np.abs(mean), np.finfo(np.float64).tiny))] = 1.0
+    # A constant target (up to the mean's rounding) has nothing to
+    # standardise; keep its scale as is. A target that varies on a tiny scale
+    # is standardised.
+    floor = np.maximum(1e-10 * np.abs(y).max(axis=0), np.finfo(np.float64).tiny)
+    std[~(std > floor)] = 1.0
     return mean, std

@@ -48,6 +48,13 @@ def numeric_input(name):
 def reject_times(X, name):
     """Dates and durations are not numbers for a network, though numpy turns
     them into nanoseconds (or days) since 1970 without a word."""
+    if isinstance(X, (list, tuple)) and len(X):
+        # Rows or sequences as a list: their first item tells.
+        try:
+            first = np.asarray(X[0])
+        except (ValueError, TypeError):
+            return
+        X = first
     dtypes = getattr(X, "dtypes", None)
     if hasattr(dtypes, "items"):  # a DataFrame
         columns = [

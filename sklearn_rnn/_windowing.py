@@ -450,5 +450,11 @@ def _follows_by_index(fit_index, X):
     # The label pandas itself puts after the last one: with a time zone, a
     # day is a calendar day (23 or 25 hours across a change of clocks),
     # an hour an hour.
-    following = pd.date_range(start=last, periods=2, freq=fit_index["step"])[1]
+    offset = pd.tseries.frequencies.to_offset(fit_index["step"])
+    if index[0] == last + offset:
+        return True
+    try:
+        following = pd.date_range(start=last, periods=2, freq=offset)[1]
+    except Exception:  # noqa: BLE001 - the wall-clock label does not exist or is ambiguous
+        return False
     return bool(index[0] == following)

@@ -260,6 +260,20 @@ def test_target_features_given_are_used_in_their_order():
     assert swapped._window_stats["target_index"].tolist() == [2, 1, 2, 1]
 
 
+def test_statistics_do_not_depend_on_the_weights_scale():
+    series = random_walk(60)
+    X, y = make_supervised(series)
+    windows = SequenceWindower(5).fit_transform(X)
+    stats = [
+        RNNRegressor(**FAST, window_norm="standard")
+        .fit(windows, y, sample_weight=np.full(len(y), c))
+        ._window_stats
+        for c in (1.0, 1e-3)
+    ]
+    for name in ("in_scale", "out_scale"):
+        assert_allclose(stats[0][name], stats[1][name], rtol=1e-10)
+
+
 def test_statistics_come_from_the_training_rows_only():
     series = random_walk(200)
     X, y = make_supervised(series)

@@ -231,6 +231,23 @@ def test_a_callback_saves_as_given_without_what_the_fit_built_in_it(tmp_path):
     assert_array_equal(loaded.predict(X), model.predict(X))
 
 
+class Scaled(skorch.callbacks.Callback):
+    """A callback with an attribute its user sets before the fit."""
+
+    def on_epoch_end(self, net, **kwargs):
+        self.total_ = getattr(self, "total_", 0) + self.factor_
+
+
+def test_a_callbacks_own_attributes_are_saved():
+    callback = Scaled()
+    callback.factor_ = 5  # set by the user, before any fit
+    model = tiny(warm_start=True, callbacks=[callback]).fit(X, Y)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert loaded.callbacks[0].factor_ == 5
+    assert not hasattr(loaded.callbacks[0], "total_")  # built by the fit
+    loaded.fit(X, Y)  # it trains on with the callback as given
+
+
 def test_skops_refuses_a_tampered_file(fitted, tmp_path):
     sio = pytest.importorskip("skops.io")
     path, tampered = tmp_path / "model.skops", tmp_path / "tampered.skops"

@@ -728,6 +728,16 @@ def test_predictions_follow_the_units_of_y(units):
 # scikit-learn's finiteness check of y sums it first, which overflows here.
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_a_constant_column_beside_a_varying_one_keeps_its_scale():
+    from sklearn_rnn._regressor import _target_scaling
+
+    # Summed with the other column, the constant's mean is rounded: it must
+    # still read as a constant, not be divided by its rounding.
+    y = np.column_stack([np.full(100_000, 0.1), np.arange(100_000.0)])
+    mean, scale = _target_scaling(y, None, True)
+    assert scale[0] == 1.0 and scale[1] > 1e4
+
+
 def test_a_target_whose_spread_overflows_is_a_value_error():
     X, _ = make_sequences()
     y = np.where(np.arange(len(X)) % 2, 1.7e308, -1.7e308)

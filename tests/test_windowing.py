@@ -339,6 +339,19 @@ def _frames():
             columns=["a", "b"],
             index=pd.date_range("2024-03-27", periods=10, freq="D", tz="Europe/Paris"),
         ),
+        # Clocks that change at midnight: the label after 10 September is
+        # 11 September at 01:00.
+        "daily-tz-midnight-clock-change": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range(
+                "2022-09-06",
+                periods=10,
+                freq="D",
+                tz="America/Santiago",
+                nonexistent="shift_forward",
+            ),
+        ),
         # No freq set (as read_csv gives): inferred from the labels.
         "monthly-no-freq": pd.DataFrame(
             X10,
@@ -878,6 +891,7 @@ def test_non_numeric_dataframe_column_rejected():
         ),
         (pd.DataFrame({"w": pd.date_range("2020-01-01", periods=3, tz="UTC")}), r"\['w'\]"),
         (np.arange(3).astype("datetime64[D]").reshape(-1, 1), r"dtype datetime64\[D\]"),
+        ([[day] for day in np.arange(3).astype("datetime64[D]")], r"dtype datetime64\[D\]"),
     ],
 )
 def test_dates_and_durations_are_not_read_as_numbers(X, named):
