@@ -451,10 +451,15 @@ def _follows_by_index(fit_index, X):
     # day is a calendar day (23 or 25 hours across a change of clocks),
     # an hour an hour.
     offset = pd.tseries.frequencies.to_offset(fit_index["step"])
-    if index[0] == last + offset:
-        return True
-    try:
-        following = pd.date_range(start=last, periods=2, freq=offset)[1]
-    except Exception:  # noqa: BLE001 - the wall-clock label does not exist or is ambiguous
-        return False
-    return bool(index[0] == following)
+    for following in (
+        lambda: last + offset,
+        lambda: pd.date_range(last, periods=2, freq=offset)[1],
+        # A midnight that the clocks skip: pandas' own choice is the hour after.
+        lambda: pd.date_range(last, periods=2, freq=offset, nonexistent="shift_forward")[1],
+    ):
+        try:
+            if index[0] == following():
+                return True
+        except Exception:  # noqa: BLE001 - a wall-clock label that does not exist or is ambiguous
+            continue
+    return False
