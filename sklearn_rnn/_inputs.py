@@ -43,8 +43,10 @@ def check_sequences(estimator, X, *, reset):
         embedding_dim = getattr(estimator, "_fitted_params", {}).get("embedding_dim")
     if embedding_dim is not None:
         return check_token_ids(estimator, X, reset=reset)
+    # Before a list is padded into floats, and before check_array reads dates
+    # as numbers.
+    reject_times(X, "X")
     if isinstance(X, (list, tuple)):
-        reject_times(X, "X")
         # After a fit on 3-D input, a list of 1-D sequences can only mean
         # univariate sequences, even of equal lengths.
         univariate = not reset and getattr(estimator, "_input_ndim", None) == 3
@@ -64,7 +66,6 @@ def check_sequences(estimator, X, *, reset):
     if not plain:
         if not reset:
             _check_feature_names(estimator, X, reset=False)
-        reject_times(X, "X")
         with numeric_input("X"):
             X = check_array(
                 X,

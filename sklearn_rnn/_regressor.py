@@ -718,15 +718,13 @@ def _check_units(X, y, index):
     mapped back to: a scaler before the windower that scaled X but not y."""
     last = np.asarray(X[:, -1], dtype=np.float64)[:, index]
     spread = np.maximum(y.std(axis=0), 1e-12)
-    ratio = last.std(axis=0) / spread
-    # Both flat (a constant series, or one of a few tiny steps): the spreads
-    # say nothing about the units.
-    flat = (_flat(last) & _flat(y)).reshape(ratio.shape)
-    ratio[flat] = 1.0
-    shift = np.abs(last.mean(axis=0) - y.mean(axis=0)) / spread
-    # Flat both, their levels are compared as they are (float32 and float64
-    # roundings of one constant are the same level).
-    shift[flat] = (shift * spread / np.maximum(np.abs(y.mean(axis=0)), 1e-12))[flat]
+    gap = np.abs(last.mean(axis=0) - y.mean(axis=0))
+    # Both flat (a constant series, or one of a few tiny steps), the spreads
+    # say nothing about the units, and the levels are compared relative to
+    # each other (float32 and float64 roundings of one constant are one level).
+    flat = _flat(last) & _flat(y)
+    ratio = np.where(flat, 1.0, last.std(axis=0) / spread)
+    shift = np.where(flat, gap / np.maximum(np.abs(y.mean(axis=0)), 1e-12), gap / spread)
     if np.any((ratio < 0.2) | (ratio > 5) | (shift > 3)):
         warnings.warn(
             "window_norm maps the network's outputs back to the units of X's target "

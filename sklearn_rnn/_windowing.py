@@ -447,19 +447,18 @@ def _follows_by_index(fit_index, X):
     last = pd.Timestamp(fit_index["last"])
     if tz is not None:
         last = last.tz_localize("UTC").tz_convert(tz)
-    # The label pandas itself puts after the last one: with a time zone, a
-    # day is a calendar day (23 or 25 hours across a change of clocks),
-    # an hour an hour.
+    # The step added, or the label pandas itself puts after the last one:
+    # with a time zone, a day is a calendar day (23 or 25 hours across a
+    # change of clocks), and a midnight the clocks skip moves to the hour
+    # after. Either can fail on a wall-clock label that is ambiguous.
     offset = pd.tseries.frequencies.to_offset(fit_index["step"])
     for following in (
         lambda: last + offset,
-        lambda: pd.date_range(last, periods=2, freq=offset)[1],
-        # A midnight that the clocks skip: pandas' own choice is the hour after.
         lambda: pd.date_range(last, periods=2, freq=offset, nonexistent="shift_forward")[1],
     ):
         try:
             if index[0] == following():
                 return True
-        except Exception:  # noqa: BLE001 - a wall-clock label that does not exist or is ambiguous
+        except Exception:  # noqa: BLE001 - pandas' or pytz's ambiguous-time errors
             continue
     return False
