@@ -271,6 +271,9 @@ class BaseRNN(BaseEstimator):
                 "torch.nn.Module subclass, or remove module_kwargs."
             )
         X, lengths, input_info = check_sequences(self, X, reset=not keep)
+        device = resolve_device(self.device)
+        if keep:
+            self._check_continuable(device)
         n_tokens = self._check_token_range(X, keep=keep)
         y = self._check_target(X, y, keep=keep)
         sample_weight = self._sample_weight(y, check_weights(sample_weight, X), keep=keep)
@@ -284,15 +287,14 @@ class BaseRNN(BaseEstimator):
         if self.module is not None:
             _check_module_class(self.module)
         optimizer_class(self.optimizer)
-        device = resolve_device(self.device)
-        if keep:
-            self._check_continuable(device)
         callbacks = self._callbacks(early_stopping, epochs, self._average_share(y))
         # Early stopping validates on the last rows: nothing is fitted on them.
         n_train = n_samples
         if early_stopping:
             n_train = TailSplit(self.validation_fraction).n_train(n_samples)
-        weight = relative_weights(sample_weight, n_train)
+        weight, weight_scale = relative_weights(
+            sample_weight, n_train, self._fitted_params.get("weight_scale") if keep else None
+        )
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
         )
@@ -316,6 +318,7 @@ class BaseRNN(BaseEstimator):
             }
             network["n_steps"] = X.shape[1]
             network["n_tokens"] = n_tokens
+            network["weight_scale"] = weight_scale
         random = TorchRandom(seed, device)
         with threads_restored():
             with random.drawing():
@@ -409,6 +412,13 @@ class BaseRNN(BaseEstimator):
                 now, then = optimizer_class(now), optimizer_class(then)
             if not _equal(now, then):
                 changed.append(f"{name}={getattr(self, name)!r} (fitted with {then!r})")
+        # None takes the number from the data: the fitted embedding's, on continuing.
+        if (
+            fitted.get("embedding_dim") is not None
+            and self.n_tokens is not None
+            and not _equal(self.n_tokens, fitted.get("n_tokens"))
+        ):
+            changed.append(f"n_tokens={self.n_tokens!r} (fitted with {fitted.get('n_tokens')!r})")
         if not same_device(device, self.device_):
             changed.append(f"device={self.device!r} (the model is on {self.device_!r})")
         if changed:

@@ -369,7 +369,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             afterwards; if given again it must equal ``classes_``.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the loss.
+            Non-negative weights of the samples in the loss, times
+            ``class_weight``'s. They are divided by the
+            mean weight of the call that started the network, not by this
+            call's: a later batch whose samples all weigh the same still
+            counts as much as its weights say.
 
         Returns
         -------

@@ -43,6 +43,13 @@ def check_sequences(estimator, X, *, reset):
         embedding_dim = getattr(estimator, "_fitted_params", {}).get("embedding_dim")
     if embedding_dim is not None:
         return check_token_ids(estimator, X, reset=reset)
+    if _is_text(X):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"X holds text (one string per sample), but {name} without embedding_dim "
+            "reads numbers. To read text, put a TextSequencer before it and set "
+            f"embedding_dim: make_pipeline(TextSequencer(), {name}(embedding_dim=32))."
+        )
     # Before a list is padded into floats, and before check_array reads dates
     # as numbers.
     reject_times(X, "X")
@@ -315,12 +322,19 @@ def check_weights(sample_weight, X):
     return sample_weight
 
 
-def relative_weights(sample_weight, n_train=None):
-    """Weights divided by their mean over the first ``n_train`` rows, the rows
-    trained on (all when None), so that the loss keeps its scale; or None.
-    The weights are known not to be all zero (:func:`check_weights`)."""
+def relative_weights(sample_weight, n_train=None, scale=None):
+    """The weights the loss uses, and the scale they were divided by.
+
+    A new network's weights are divided by their mean over the first
+    ``n_train`` rows, the rows trained on (all when None), so that the loss
+    keeps its scale. Continued training (``partial_fit``, a warm start) passes
+    the ``scale`` of that first fit, so that weights keep their meaning from
+    one call to the next (a call whose samples all weigh the same is not
+    read as unweighted). Without weights: ``(None, scale or 1.0)``. The
+    weights are known not to be all zero (:func:`check_weights`).
+    """
     if sample_weight is None:
-        return None
+        return None, 1.0 if scale is None else scale
     mean_weight = sample_weight[:n_train].mean()
     if mean_weight <= 0:
         raise ValueError(
@@ -328,7 +342,9 @@ def relative_weights(sample_weight, n_train=None):
             "validates on the rows after them): at least one of them needs a non-zero "
             "weight. Lower validation_fraction or change the weights."
         )
-    return sample_weight / mean_weight
+    if scale is None:
+        scale = float(mean_weight)
+    return sample_weight / scale, scale
 
 
 # Token ids (``embedding_dim`` set): 0 is padding, 1 the unknown token, as
@@ -375,7 +391,9 @@ def check_token_ids(estimator, X, *, reset):
         and X
         and all(hasattr(x, "__len__") and not isinstance(x, (str, bytes)) for x in X)
     ):
+        # An empty sequence ([]) is an empty document, whatever numpy's dtype.
         items = [np.asarray(x) for x in X]
+        items = [item.astype(np.int64) if item.size == 0 else item for item in items]
         if any(item.ndim != 1 for item in items):
             bad = next(i for i, item in enumerate(items) if item.ndim != 1)
             raise ValueError(

@@ -12,10 +12,20 @@ from ._inputs import PADDING_ID
 
 def _documents(sequences):
     """The documents of ``sequences`` as 1-D int64 arrays, padding dropped."""
+    if getattr(sequences, "ndim", None) == 2 and hasattr(sequences, "to_numpy"):
+        # TextSequencer's output as a DataFrame (set_output(transform="pandas")).
+        sequences = sequences.to_numpy()
     if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
         rows = list(sequences)
     elif isinstance(sequences, np.ndarray) and sequences.ndim == 1 and sequences.dtype != object:
         rows = [sequences]
+    elif (
+        isinstance(sequences, (list, tuple))
+        and sequences
+        and all(isinstance(token, (Integral, np.integer)) for token in sequences)
+    ):
+        # One document as a list of ids, as a 1-D array is one document.
+        rows = [np.asarray(sequences, dtype=np.int64)]
     else:
         rows = [np.asarray(row) for row in sequences]
     documents = []

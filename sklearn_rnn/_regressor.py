@@ -484,7 +484,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             Targets.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples in the loss.
+            Non-negative weights of the samples in the loss. They are divided
+            by the mean weight of the call that started the network, not by
+            this call's: a later batch whose samples all weigh the same still
+            counts as much as its weights say.
 
         Returns
         -------

@@ -168,6 +168,17 @@ def test_bad_sequences_in_a_list_are_value_errors(estimator, seqs, message):
         estimator(**TINY).fit(seqs, target(estimator, [np.ones((1, 1))] * 2))
 
 
+@pytest.mark.parametrize(
+    "docs",
+    [["good film", "bad film"], np.array(["good film", "bad film"], dtype=object)],
+    ids=["list", "array"],
+)
+def test_text_without_embedding_dim_points_to_the_text_pipeline(estimator, docs):
+    name = estimator.__name__
+    with pytest.raises(ValueError, match=rf"X holds text .*{name}\(embedding_dim=32\)\)"):
+        estimator(**TINY).fit(docs, target(estimator, [np.ones((1, 1))] * 2))
+
+
 def test_dates_in_sequences_are_not_read_as_numbers(estimator):
     X = np.arange(12).astype("datetime64[D]").reshape(4, 3, 1)
     with pytest.raises(TypeError, match=r"X must hold numbers, but .*dates or durations"):

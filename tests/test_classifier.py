@@ -5,6 +5,7 @@ custom modules, errors and persistence.
 Networks are tiny and epochs few so that the file runs in seconds on two cores.
 """
 
+import copy
 import pickle
 import warnings
 
@@ -317,6 +318,25 @@ def test_partial_fit_refuses_balanced_class_weight():
     model = RNNClassifier(**TINY, class_weight="balanced")
     with pytest.raises(ValueError, match="compute_class_weight"):
         model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_class_weight_counts_in_a_later_batch_of_one_class():
+    # The weights of a later partial_fit call are divided by the first call's
+    # mean weight, not by their own: a batch of class 1 alone, weighed 4 by
+    # class_weight, trains as that batch unweighted at the learning rate times
+    # its relative weight (plain SGD: the step is the rate times the
+    # gradient), not as the batch unweighted.
+    X, y = three_classes()
+    params = dict(TINY, optimizer="sgd", lr=0.05)
+    first = RNNClassifier(**params, class_weight={1: 4.0}).partial_fit(X, y, classes=[0, 1, 2])
+    relative = 4.0 / np.where(y == 1, 4.0, 1.0).mean()
+    batch = y == 1
+    weighted = copy.deepcopy(first).partial_fit(X[batch], y[batch])
+    faster = copy.deepcopy(first).set_params(class_weight=None, lr=0.05 * relative)
+    faster.partial_fit(X[batch], y[batch])
+    plain = copy.deepcopy(first).set_params(class_weight=None).partial_fit(X[batch], y[batch])
+    assert_allclose(weighted.predict_proba(X), faster.predict_proba(X), rtol=1e-5)
+    assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X), rtol=1e-3)
 
 
 def test_balanced_class_weight_counts_the_sample_weights():

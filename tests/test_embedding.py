@@ -85,6 +85,10 @@ def test_ragged_lists_of_ids_match_the_padded_array(fitted):
     clf, X, _ = fitted
     ragged = [row[row > 0] for row in X[:40]]
     np.testing.assert_allclose(clf.predict_proba(ragged), clf.predict_proba(X[:40]), atol=1e-6)
+    # An empty document may be written as [] (numpy reads it as float64).
+    with_empty = [[], *ragged[1:]]
+    expected = clf.predict_proba(np.vstack([np.zeros((1, 20), np.int64), X[1:40]]))
+    np.testing.assert_allclose(clf.predict_proba(with_empty), expected, atol=1e-6)
 
 
 def test_unseen_ids_at_predict_are_the_unknown_id(fitted):
@@ -207,6 +211,11 @@ def test_continued_training_keeps_the_embedding():
     clf.set_params(embedding_dim=8)
     with pytest.raises(ValueError, match="fitted n_tokens_"):
         clf.partial_fit(X + 100, y)
+    # A new vocabulary size would need a new embedding: an error, not ignored.
+    with pytest.raises(ValueError, match=rf"n_tokens=500 \(fitted with {clf.n_tokens_}\)"):
+        clf.set_params(n_tokens=500).partial_fit(X + 100, y)
+    clf.set_params(n_tokens=clf.n_tokens_).partial_fit(X, y)
+    assert clf.n_iter_ == 3
 
 
 def test_text_pipeline_round_trips_in_a_new_process(tmp_path):

@@ -34,8 +34,23 @@ def test_padded_rows_read_as_documents():
         got = make_next_token(padded, context=3)
         np.testing.assert_array_equal(got[0], expected[0])
         np.testing.assert_array_equal(got[1], expected[1])
-    # One 1-D array is one document.
+    # One 1-D array is one document, and so is one list of ids.
     np.testing.assert_array_equal(make_next_token(np.array([2, 3, 4]), context=3)[1], [3, 4])
+    np.testing.assert_array_equal(make_next_token([2, 3, 4], context=3)[1], [3, 4])
+
+
+def test_a_sequencer_with_pandas_output_gives_the_same_pairs_and_text():
+    corpus = ["a b c d", "b c d a"]
+    plain = TextSequencer(max_len=4).fit(corpus)
+    frame = TextSequencer(max_len=4).fit(corpus).set_output(transform="pandas")
+    ids = frame.transform(corpus)
+    assert hasattr(ids, "columns")
+    pairs = make_next_token(ids, context=3)
+    expected_pairs = make_next_token(plain.transform(corpus), context=3)
+    for got, expected in zip(pairs, expected_pairs, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    text = generate(FixedModel(), frame, "a", 10, context=4, random_state=0)
+    assert text == generate(FixedModel(), plain, "a", 10, context=4, random_state=0)
 
 
 @pytest.mark.parametrize(
