@@ -80,9 +80,10 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
              pandas from the labels) and ``X``'s index holds labels of the
              same kind (integers; datetimes in the same time zone), the index
              decides: ``X`` follows if its first label is the fitted last
-             label plus the fitted step (the label ``pd.date_range`` puts
-             next: with a time zone, a day is a calendar day across a change
-             of clocks). Any other first label (the fitted first label, a
+             label plus the fitted step (the label ``pd.date_range`` from
+             the fitted first label puts next: with a time zone, a day is a
+             calendar day across a change of clocks, and a midnight the
+             clocks skip is the hour after). Any other first label (the fitted first label, a
              gap, an earlier start) gives no history.
           2. Otherwise (arrays, lists, DataFrames whose index cannot place
              them, a ``MultiIndex`` among them), the values decide: ``X``
@@ -444,20 +445,36 @@ def _follows_by_index(fit_index, X):
     tz = None if not isinstance(index, pd.DatetimeIndex) or index.tz is None else str(index.tz)
     if not isinstance(index, pd.DatetimeIndex) or tz != fit_index["tz"]:
         return None
-    last = pd.Timestamp(fit_index["last"])
+    first, last = pd.Timestamp(fit_index["first"]), pd.Timestamp(fit_index["last"])
     if tz is not None:
-        last = last.tz_localize("UTC").tz_convert(tz)
-    # The step added, or the label pandas itself puts after the last one:
-    # with a time zone, a day is a calendar day (23 or 25 hours across a
-    # change of clocks), and a midnight the clocks skip moves to the hour
-    # after. Either can fail on a wall-clock label that is ambiguous.
+        # The zone itself, not its name: a fixed offset of dateutil or pytz
+        # (tzutc(), tzoffset(None, 3600)) has no name pandas can read back.
+        first = first.tz_localize("UTC").tz_convert(index.tz)
+        last = last.tz_localize("UTC").tz_convert(index.tz)
+    start = index[0]
+    if start <= last:
+        return False
+    # The step added; the label pandas itself puts after the last one (with a
+    # time zone, a day is a calendar day, 23 or 25 hours across a change of
+    # clocks, and a midnight the clocks skip moves to the hour after); or,
+    # after such a moved label, the one pandas' range from the fitted first
+    # label puts there (back on the first label's time of day). Each can fail
+    # on a wall-clock label that is ambiguous.
     offset = pd.tseries.frequencies.to_offset(fit_index["step"])
+
+    def from_first():
+        if start > last + 2 * (last + offset - last):
+            return None
+        labels = pd.date_range(first, end=start, freq=offset, nonexistent="shift_forward")
+        return labels[-1] if len(labels) > 1 and labels[-2] == last else None
+
     for following in (
         lambda: last + offset,
         lambda: pd.date_range(last, periods=2, freq=offset, nonexistent="shift_forward")[1],
+        from_first,
     ):
         try:
-            if index[0] == following():
+            if start == following():
                 return True
         except Exception:  # noqa: BLE001 - pandas' or pytz's ambiguous-time errors
             continue

@@ -11,6 +11,7 @@ import pickle
 import re
 import tracemalloc
 
+import dateutil.tz
 import numpy as np
 import pandas as pd
 import pytest
@@ -350,6 +351,33 @@ def _frames():
                 freq="D",
                 tz="America/Santiago",
                 nonexistent="shift_forward",
+            ),
+        ),
+        # The fitted rows end on that moved label (11 September, 01:00): the
+        # next one is back at midnight.
+        "daily-tz-after-a-moved-midnight": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range(
+                "2022-09-07",
+                periods=10,
+                freq="D",
+                tz="America/Santiago",
+                nonexistent="shift_forward",
+            ),
+        ),
+        # Fixed offsets of dateutil (as its parser gives), which have no name
+        # pandas can read back.
+        "hourly-tz-dateutil-utc": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range("2024-01-01", periods=10, freq="h", tz=dateutil.tz.tzutc()),
+        ),
+        "hourly-tz-dateutil-offset": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range(
+                "2024-01-01", periods=10, freq="h", tz=dateutil.tz.tzoffset(None, 3600)
             ),
         ),
         # No freq set (as read_csv gives): inferred from the labels.
