@@ -88,7 +88,8 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
           2. Otherwise (arrays, lists, DataFrames whose index cannot place
              them, a ``MultiIndex`` among them), the values decide: ``X``
              that starts with the fitted rows (at least as many rows, the
-             first ``n_samples_fit_`` equal bit for bit to the fitted rows)
+             first ``n_samples_fit_`` equal to the fitted rows in float32,
+             the networks' precision)
              is the fitted series again, or continued, and gets no history;
              any other ``X`` is taken to follow the fitted rows directly.
 
@@ -126,7 +127,8 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         with the fitted rows.
 
     fingerprint_ : str
-        SHA-256 digest of the fitted rows, which confirms that test.
+        SHA-256 digest of the fitted rows in float32, which confirms that
+        test.
 
     fit_index_ : dict or None
         For a DataFrame with a regular index, its ``"kind"`` (``"integer"`` or
@@ -273,9 +275,16 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
 
     def _starts_with_fitted_rows(self, rows):
         n_fit = self.n_samples_fit_
-        if rows.shape[0] < n_fit or not np.array_equal(rows[0], self.first_row_):
+        if rows.shape[0] < n_fit:
             return False
-        return _fingerprint(rows[:n_fit].astype(self.tail_.dtype, copy=False)) == self.fingerprint_
+        if not self.fingerprint_.startswith(_FLOAT32):
+            # Saved before the rows were compared in float32: in their dtype.
+            if not np.array_equal(rows[0], self.first_row_):
+                return False
+            return _fingerprint(rows[:n_fit].astype(self.tail_.dtype), "") == self.fingerprint_
+        if not np.array_equal(rows[0].astype(np.float32), self.first_row_.astype(np.float32)):
+            return False
+        return _fingerprint(rows[:n_fit]) == self.fingerprint_
 
     def set_output(self, *, transform=None):
         """Set the output container of ``transform`` and ``fit_transform``.
@@ -371,8 +380,16 @@ def _output_dtype(dtype):
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
-def _fingerprint(rows):
-    return hashlib.sha256(np.ascontiguousarray(rows)).hexdigest()
+# The fitted rows are compared in float32, the networks' precision, so that the
+# same series in float64 and in float32 is the same series.
+_FLOAT32 = "float32:"
+
+
+def _fingerprint(rows, prefix=_FLOAT32):
+    if prefix:
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as in training
+            rows = rows.astype(np.float32, copy=False)
+    return prefix + hashlib.sha256(np.ascontiguousarray(rows)).hexdigest()
 
 
 def _pandas_frame(X):

@@ -309,6 +309,27 @@ def test_history_shorter_than_window_pads_before_the_first_fitted_row(padding, f
     np.testing.assert_array_equal(win.transform(X10[2:4]), expected)
 
 
+def test_history_arrays_in_another_float_precision_are_the_fitted_rows():
+    # The training rows again, in the other precision: no history, as for
+    # the rows in their fitted dtype (the networks compute in float32).
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    for fitted, other in [(X, X.astype(np.float32)), (X.astype(np.float32), X)]:
+        win = SequenceWindower(window=3).fit(fitted)
+        np.testing.assert_allclose(win.transform(other), win.transform(fitted), rtol=1e-6)
+        assert np.isnan(win.transform(other)[0, :2]).all()
+        # And a block after them still follows them.
+        assert not np.isnan(win.transform(other[:4])[0]).any()
+
+
+def test_history_arrays_rule_reads_a_fingerprint_saved_in_the_fitted_dtype():
+    from sklearn_rnn._windowing import _fingerprint
+
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    win = SequenceWindower(window=3).fit(X)
+    win.fingerprint_ = _fingerprint(X, "")  # as models saved before float32 kept it
+    np.testing.assert_array_equal(win.transform(X), SequenceWindower(window=3).fit_transform(X))
+
+
 def test_history_arrays_after_a_gap_are_taken_to_follow():
     # The documented limit of the array rule: a block that does not start
     # with the fitted rows is taken to follow them directly, even after a gap.
