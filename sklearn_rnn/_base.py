@@ -287,11 +287,15 @@ class BaseRNN(BaseEstimator):
         if self.module is not None:
             _check_module_class(self.module)
         optimizer_class(self.optimizer)
-        callbacks = self._callbacks(early_stopping, epochs, self._average_share(y))
-        # Early stopping validates on the last rows: nothing is fitted on them.
+        # Early stopping validates on the last rows: nothing is fitted on them,
+        # nor on rows of weight zero (as if dropped).
         n_train = n_samples
         if early_stopping:
             n_train = TailSplit(self.validation_fraction).n_train(n_samples)
+        y_fitted = (
+            y[:n_train] if sample_weight is None else y[:n_train][sample_weight[:n_train] > 0]
+        )
+        callbacks = self._callbacks(early_stopping, epochs, self._average_share(y_fitted))
         weight, weight_scale = relative_weights(
             sample_weight, n_train, self._fitted_params.get("weight_scale") if keep else None
         )

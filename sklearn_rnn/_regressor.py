@@ -571,19 +571,22 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         features = None
         if self.target_features is not None:
             features = self._target_index(n_features, y.shape[1])
-        found = find_target_features(X[:, -1], y, features)
+        # What is decided from the rows (the target's feature, the auto rule)
+        # is decided without the zero-weight ones, as if they were dropped.
+        kept = slice(None) if sample_weight is None else sample_weight > 0
+        found = find_target_features(X[kept, -1], y[kept], features)
         auto = mode == "auto"
         if auto:
             if found is None and features is None:
                 return None, None
+            if not _auto_normalises(y[kept], X.shape[1]):
+                return None, None
             mode = AUTO_MODE
         if found is None:
             index = self._target_index(n_features, y.shape[1]) if features is None else features
-            _check_units(X, y, index)
+            _check_units(X[kept], y[kept], index)
             return mode, fit_window_stats(X, lengths, y, mode, index, sample_weight=sample_weight)
         index, scale, offset = found
-        if auto and not _auto_normalises(y, X.shape[1]):
-            return None, None
         return mode, fit_window_stats(
             X, lengths, y, mode, index, scale, offset, sample_weight=sample_weight
         )
@@ -618,6 +621,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 )
             features = [0]
         features = [features] if isinstance(features, Integral) else list(features)
+        if any(isinstance(f, (bool, np.bool_)) for f in features):
+            raise TypeError(
+                f"target_features={self.target_features!r} holds a bool; it names input "
+                "features by their index (an int, or a list of ints)."
+            )
         bad = [f for f in features if not isinstance(f, Integral) or not 0 <= f < n_features]
         if bad or not features or n_outputs % len(features):
             raise ValueError(

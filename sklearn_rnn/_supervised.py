@@ -71,7 +71,7 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
     pandas_in = _is_pandas(data)
     if pandas_in:
         frame = data.to_frame() if data.ndim == 1 else data
-        values = frame.to_numpy()
+        shape = frame.shape
         columns = list(frame.columns)
     else:
         values = np.asarray(data)
@@ -89,25 +89,27 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
                 f"shape {values.shape}."
             )
         columns = list(range(values.shape[1]))
+        shape = values.shape
 
-    if values.shape[1] == 0:
+    if shape[1] == 0:
         raise ValueError("data has no columns; pass at least one series.")
     multi_index = pandas_in and frame.columns.nlevels > 1
     scalar_target, target_idx = _resolve_target(target, columns, pandas_in, multi_index)
 
-    n_rows = values.shape[0] - horizon - n_steps + 1
+    n_rows = shape[0] - horizon - n_steps + 1
     if n_rows < 1:
         raise ValueError(
-            f"data has {values.shape[0]} time steps, too few for horizon={horizon} "
+            f"data has {shape[0]} time steps, too few for horizon={horizon} "
             f"and n_steps={n_steps}: at least horizon + n_steps = "
             f"{horizon + n_steps} steps are needed to form one row. Pass a longer "
             "series or lower horizon/n_steps."
         )
 
+    # The target columns alone: y keeps their dtype, whatever the others'.
+    targets = frame.iloc[:, target_idx].to_numpy() if pandas_in else values[:, target_idx]
     start = horizon
     y_values = np.concatenate(
-        [values[start + k : start + k + n_rows, target_idx] for k in range(n_steps)],
-        axis=1,
+        [targets[start + k : start + k + n_rows] for k in range(n_steps)], axis=1
     )
     one_d = n_steps == 1 and (scalar_target or (target is None and len(columns) == 1))
 

@@ -129,6 +129,57 @@ def test_auto_normalises_wandering_forecasting_targets_only():
     assert RNNRegressor(**FAST, window_norm=None).fit(windows, y).window_norm_ is None
 
 
+def test_auto_with_target_features_still_asks_whether_to_normalise():
+    # Given the target's feature, "auto" still normalises only a target that
+    # leaves its range (or varies with its level): here one that returns to
+    # its mean, recorded in whole units (so the exact map is not found).
+    X, y = make_supervised(np.sin(np.arange(300) * 0.2) * 5 + 20)
+    windows = SequenceWindower(8).fit_transform(X)
+    y = np.round(y)
+    assert RNNRegressor(**FAST).fit(windows, y).window_norm_ is None
+    assert RNNRegressor(**FAST, target_features=0).fit(windows, y).window_norm_ is None
+    walk = make_supervised(np.round(random_walk(drift=1.0)))
+    windows = SequenceWindower(8).fit_transform(walk[0])
+    model = RNNRegressor(**FAST, target_features=0).fit(windows, walk[1])
+    assert model.window_norm_ == "standard"
+
+
+def test_zero_weight_rows_do_not_decide_the_auto_rules():
+    # A stretch weighed out at the end (a faulty sensor, say) decides neither
+    # window_norm="auto" nor average="auto": they are decided as if the rows
+    # were dropped.
+    rng = np.random.default_rng(0)
+    series = np.sin(np.arange(300) * 0.3) * 2 + rng.normal(size=300) * 0.2 + 10
+    series[250:] += 8
+    X, y = make_supervised(series)
+    windows = SequenceWindower(6).fit_transform(X)
+    weight = np.ones(len(y))
+    weight[245:] = 0.0
+    dropped = RNNRegressor(**FAST).fit(windows[:245], y[:245])
+    assert dropped.window_norm_ is None
+    weighted = RNNRegressor(**FAST).fit(windows, y, sample_weight=weight)
+    assert weighted.window_norm_ is None
+    # Two target columns that stay in their range average fewer epochs.
+    two = np.column_stack([y, y])
+    fits = [
+        RNNRegressor(**dict(FAST, max_epochs=20)).fit(windows[rows], two[rows], sample_weight=w)
+        for rows, w in ((slice(0, 245), None), (slice(None), weight), (slice(None), None))
+    ]
+    averaging = [
+        [cb.skip for name, cb in model.net_.callbacks_ if name == "sklearn_rnn_average"]
+        for model in fits
+    ]
+    assert averaging[0] == averaging[1] != averaging[2]
+
+
+def test_target_features_refuses_bools():
+    X, y = make_supervised(random_walk(), target=None)
+    windows = SequenceWindower(8).fit_transform(np.column_stack([X, X]))
+    for value in (True, [0, False]):
+        with pytest.raises(TypeError, match="target_features=.* holds a bool"):
+            RNNRegressor(**FAST, window_norm="last", target_features=value).fit(windows, y)
+
+
 def cycle(n=400, seed=0, noise="multiplicative"):
     # A level that rises and falls over long cycles, inside one range.
     rng = np.random.default_rng(seed)

@@ -461,3 +461,24 @@ def test_property_targets_align_with_future_rows(n, n_features, horizon, n_steps
         for k in range(n_steps):
             for j, col in enumerate(cols):
                 assert y2[t, k * len(cols) + j] == values[t + horizon + k, col]
+
+
+def test_target_keeps_its_dtype_whatever_the_other_columns():
+    # y is the target column shifted, as df["sales"].shift(-1) would give it:
+    # its dtype is not the common dtype of every column of the frame.
+    n = 6
+    df = pd.DataFrame(
+        {
+            "sales": np.arange(n, dtype=np.float32),
+            "store": ["a"] * n,
+            "day": pd.date_range("2024-01-01", periods=n),
+            "promo": np.arange(n, dtype=np.int64),
+        }
+    )
+    X, y = make_supervised(df, target="sales")
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, np.arange(1, n, dtype=np.float32))
+    assert X.dtypes.equals(df.dtypes)
+    # Several targets: their common dtype, not the frame's (object here).
+    _, y = make_supervised(df, target=["sales", "promo"], n_steps=2)
+    assert list(y.dtypes) == [np.float64] * 4
