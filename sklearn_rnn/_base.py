@@ -292,13 +292,13 @@ class BaseRNN(BaseEstimator):
         n_train = n_samples
         if early_stopping:
             n_train = TailSplit(self.validation_fraction).n_train(n_samples)
+        weight, weight_scale = relative_weights(
+            sample_weight, n_train, self._fitted_params.get("weight_scale") if keep else None
+        )
         y_fitted = (
             y[:n_train] if sample_weight is None else y[:n_train][sample_weight[:n_train] > 0]
         )
         callbacks = self._callbacks(early_stopping, epochs, self._average_share(y_fitted))
-        weight, weight_scale = relative_weights(
-            sample_weight, n_train, self._fitted_params.get("weight_scale") if keep else None
-        )
         y_train, n_outputs, fitted = self._prepare_target(
             X, lengths, y, sample_weight, keep=keep, train_rows=slice(0, n_train)
         )
