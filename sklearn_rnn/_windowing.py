@@ -83,8 +83,8 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
              label plus the fitted step (the label ``pd.date_range`` from
              the fitted first label puts next: with a time zone, a day is a
              calendar day across a change of clocks, and a midnight the
-             clocks skip is the hour after). Any other first label (the fitted first label, a
-             gap, an earlier start) gives no history.
+             clocks skip is the hour after). Any other first label (the
+             fitted first label, a gap, an earlier start) gives no history.
           2. Otherwise (arrays, lists, DataFrames whose index cannot place
              them, a ``MultiIndex`` among them), the values decide: ``X``
              that starts with the fitted rows (at least as many rows, the
@@ -275,16 +275,15 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
 
     def _starts_with_fitted_rows(self, rows):
         n_fit = self.n_samples_fit_
-        if rows.shape[0] < n_fit:
+        # A fingerprint saved before the rows were compared in float32 is of
+        # the rows in their fitted dtype.
+        legacy = None if self.fingerprint_.startswith(_FLOAT32) else self.tail_.dtype
+        dtype = np.float32 if legacy is None else legacy
+        if rows.shape[0] < n_fit or not np.array_equal(
+            rows[0].astype(dtype), self.first_row_.astype(dtype)
+        ):
             return False
-        if not self.fingerprint_.startswith(_FLOAT32):
-            # Saved before the rows were compared in float32: in their dtype.
-            if not np.array_equal(rows[0], self.first_row_):
-                return False
-            return _fingerprint(rows[:n_fit].astype(self.tail_.dtype), "") == self.fingerprint_
-        if not np.array_equal(rows[0].astype(np.float32), self.first_row_.astype(np.float32)):
-            return False
-        return _fingerprint(rows[:n_fit]) == self.fingerprint_
+        return _fingerprint(rows[:n_fit], legacy) == self.fingerprint_
 
     def set_output(self, *, transform=None):
         """Set the output container of ``transform`` and ``fit_transform``.
@@ -385,11 +384,13 @@ def _output_dtype(dtype):
 _FLOAT32 = "float32:"
 
 
-def _fingerprint(rows, prefix=_FLOAT32):
-    if prefix:
-        with np.errstate(over="ignore"):  # beyond float32's range: inf, as in training
-            rows = rows.astype(np.float32, copy=False)
-    return prefix + hashlib.sha256(np.ascontiguousarray(rows)).hexdigest()
+def _fingerprint(rows, dtype=None):
+    """SHA-256 of ``rows`` in float32, marked so; with ``dtype`` (as saved
+    before the mark), of the rows in that dtype, unmarked."""
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, as in training
+        data = np.ascontiguousarray(rows, dtype=np.float32 if dtype is None else dtype)
+    digest = hashlib.sha256(data).hexdigest()
+    return digest if dtype is not None else _FLOAT32 + digest
 
 
 def _pandas_frame(X):
@@ -471,6 +472,26 @@ def _follows_by_index(fit_index, X):
     start = index[0]
     if start <= last:
         return False
+    offset = pd.tseries.frequencies.to_offset(fit_index["step"])
+    # Adding the step, or ranges of wall-clock labels, can fail on a label
+    # that is ambiguous or that the clocks skip (pandas' or pytz's errors).
+    try:
+        if start == last + offset:
+            return True
+    except Exception:  # noqa: BLE001
+        pass
+    # Else the label pandas' range from the fitted first label puts after the
+    # last one: with a time zone, a day is a calendar day (23 or 25 hours
+    # across a change of clocks), a midnight the clocks skip moves to the hour
+    # after, and the day after it is back at midnight. Only for a block within
+    # two steps (in wall-clock time), so that the range stays short.
+    if start.tz_localize(None) > last.tz_localize(None) + 2 * offset:
+        return False
+    try:
+        labels = pd.date_range(first, end=start, freq=offset, nonexistent="shift_forward")
+    except Exception:  # noqa: BLE001
+        return False
+    return len(labels) > 1 and labels[-1] == start and labels[-2] == last
     # The step added; the label pandas itself puts after the last one (with a
     # time zone, a day is a calendar day, 23 or 25 hours across a change of
     # clocks, and a midnight the clocks skip moves to the hour after); or,
