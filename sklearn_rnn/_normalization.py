@@ -157,9 +157,14 @@ def find_target_features(last, y, features=None):
 
 
 def _find_column(last, target, candidates, max_lag):
-    tol = 1e-5 * np.abs(target).max()
-    if not np.ptp(target) > tol:
+    top, spread = np.abs(target).max(), np.ptp(target)
+    if not spread > 1e-5 * top:
         return None  # a constant target is the future of any constant
+    # A match is the target to the input's float precision: float32 rounding
+    # at the target's level stays under 1e-6 of it. Within that floor, the
+    # tolerance is a small share of the target's own range, so that a series
+    # whose level dwarfs its moves does not match a feature at the same level.
+    tol = max(min(1e-5 * top, 1e-3 * spread), 1e-6 * top)
     max_lag = max(max_lag, 0)
     # A cheap look at the first rows of every (lag, feature) pair first:
     # almost every pair fails there. The pairs that pass are checked on all

@@ -109,6 +109,20 @@ def test_search_tolerates_a_seam_and_rejects_unrelated_targets():
     assert find_target_features(X, np.full((len(X), 1), 3.0)) is None
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_search_of_a_high_level_target_does_not_take_a_feature_at_its_level(dtype):
+    # Two random walks near 1e6 that move by about 1 a step: the other walk
+    # is within 1e-5 of the target's level, yet it is not the target.
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        walks = 1e6 + np.cumsum(rng.normal(size=(301, 2)), axis=0)
+        X, y = make_supervised(walks, target=1)
+        index, scale, _ = find_target_features(X.astype(dtype), y[:, None])
+        assert index.tolist() == [1], seed
+        # float32 holds these levels to 1/16: the map's scale to about 1 %.
+        assert_allclose(scale, 1.0, rtol=1e-2 if dtype == np.float32 else 1e-9)
+
+
 def test_auto_normalises_wandering_forecasting_targets_only():
     # A random walk with a drift wanders: each window is normalised by its own
     # statistics.
