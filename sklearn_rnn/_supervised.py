@@ -105,17 +105,16 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
             "series or lower horizon/n_steps."
         )
 
-    # The target columns alone: y keeps their dtype, whatever the others'.
-    targets = frame.iloc[:, target_idx].to_numpy() if pandas_in else values[:, target_idx]
-    start = horizon
-    y_values = np.concatenate(
-        [targets[start + k : start + k + n_rows] for k in range(n_steps)], axis=1
-    )
     one_d = n_steps == 1 and (scalar_target or (target is None and len(columns) == 1))
 
     # X is a copy: editing it in place (a log, a centring) leaves the
     # caller's series, and so the y built from it, as they were.
     if not pandas_in:
+        # The target columns alone: y keeps their dtype, whatever the others'.
+        targets = values[:, target_idx]
+        y_values = np.concatenate(
+            [targets[horizon + k : horizon + k + n_rows] for k in range(n_steps)], axis=1
+        )
         X = values[:n_rows].copy()
         return X, (y_values[:, 0] if one_d else y_values)
 
@@ -131,14 +130,25 @@ def make_supervised(data, *, horizon=1, n_steps=1, target=None):
         )
     else:
         names = [f"{columns[j]}_h{k}" for k in steps for j in target_idx]
+    # Column by column, so that each keeps its own dtype (float32 beside
+    # float64, a nullable Int64).
+    pieces = [
+        frame.iloc[k : k + n_rows, j].reset_index(drop=True) for k in steps for j in target_idx
+    ]
     if one_d:
-        return X, pd.Series(y_values[:, 0], index=index, name=columns[target_idx[0]])
-    return X, pd.DataFrame(y_values, index=index, columns=names)
+        return X, pieces[0].set_axis(index).rename(columns[target_idx[0]])
+    y = pd.concat(pieces, axis=1, ignore_index=True).set_axis(index)
+    y.columns = names
+    return X, y
 
 
 def _is_pandas(data):
     module = type(data).__module__
     return module.startswith("pandas") and hasattr(data, "to_numpy") and hasattr(data, "ndim")
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
 
 
 def _resolve_target(target, columns, pandas_in, multi_index):
@@ -149,6 +159,8 @@ def _resolve_target(target, columns, pandas_in, multi_index):
     """
     if target is None:
         return False, list(range(len(columns)))
+    if isinstance(target, np.ndarray) and target.ndim == 0:
+        target = target.item()  # np.array(1) is the index 1
     if _is_pandas(target):
         # An Index or Series of names (df.columns[1:]) is a list of them.
         target = target.tolist()
@@ -164,11 +176,17 @@ def _resolve_target(target, columns, pandas_in, multi_index):
     positions = []
     for item in wanted:
         if pandas_in:
-            if item not in columns:
+            # True == 1, yet neither names the other's column.
+            found = [
+                i
+                for i, c in enumerate(columns)
+                if (c is item or c == item) and _is_bool(c) == _is_bool(item)
+            ]
+            if not found:
                 raise ValueError(
                     f"target {item!r} is not a column of data; the columns are {columns}."
                 )
-            positions.append(columns.index(item))
+            positions.append(found[0])
         else:
             if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
                 raise ValueError(

@@ -279,10 +279,11 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
         # the rows in their fitted dtype.
         legacy = None if self.fingerprint_.startswith(_FLOAT32) else self.tail_.dtype
         dtype = np.float32 if legacy is None else legacy
-        if rows.shape[0] < n_fit or not np.array_equal(
-            rows[0].astype(dtype), self.first_row_.astype(dtype)
-        ):
+        if rows.shape[0] < n_fit:
             return False
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as _fingerprint
+            if not np.array_equal(rows[0].astype(dtype), self.first_row_.astype(dtype)):
+                return False
         return _fingerprint(rows[:n_fit], legacy) == self.fingerprint_
 
     def set_output(self, *, transform=None):
@@ -492,28 +493,3 @@ def _follows_by_index(fit_index, X):
     except Exception:  # noqa: BLE001
         return False
     return len(labels) > 1 and labels[-1] == start and labels[-2] == last
-    # The step added; the label pandas itself puts after the last one (with a
-    # time zone, a day is a calendar day, 23 or 25 hours across a change of
-    # clocks, and a midnight the clocks skip moves to the hour after); or,
-    # after such a moved label, the one pandas' range from the fitted first
-    # label puts there (back on the first label's time of day). Each can fail
-    # on a wall-clock label that is ambiguous.
-    offset = pd.tseries.frequencies.to_offset(fit_index["step"])
-
-    def from_first():
-        if start > last + 2 * (last + offset - last):
-            return None
-        labels = pd.date_range(first, end=start, freq=offset, nonexistent="shift_forward")
-        return labels[-1] if len(labels) > 1 and labels[-2] == last else None
-
-    for following in (
-        lambda: last + offset,
-        lambda: pd.date_range(last, periods=2, freq=offset, nonexistent="shift_forward")[1],
-        from_first,
-    ):
-        try:
-            if start == following():
-                return True
-        except Exception:  # noqa: BLE001 - pandas' or pytz's ambiguous-time errors
-            continue
-    return False

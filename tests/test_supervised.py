@@ -479,6 +479,36 @@ def test_target_keeps_its_dtype_whatever_the_other_columns():
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y, np.arange(1, n, dtype=np.float32))
     assert X.dtypes.equals(df.dtypes)
-    # Several targets: their common dtype, not the frame's (object here).
+    # Several targets: each column keeps its own dtype, not the frame's
+    # common one (object here) nor theirs (float64).
     _, y = make_supervised(df, target=["sales", "promo"], n_steps=2)
-    assert list(y.dtypes) == [np.float64] * 4
+    assert list(y.dtypes) == [np.float32, np.int64] * 2
+    np.testing.assert_array_equal(y["promo_h2"], np.arange(2, n + 1, dtype=np.int64)[: n - 2])
+    # A nullable integer target stays nullable beside a float one.
+    df["count"] = pd.array(range(n), dtype="Int64")
+    _, y = make_supervised(df, target=["count", "sales"])
+    assert list(y.dtypes) == [pd.Int64Dtype(), np.float32]
+    assert y["count_h1"].tolist() == [1, 2, 3, 4, 5]
+    assert y.index.equals(df.index[: n - 1])
+
+
+def test_bool_target_names_only_a_bool_column_label():
+    # True == 1, but True does not name the column labelled 1.
+    frame = pd.DataFrame(np.arange(18.0).reshape(6, 3))
+    with pytest.raises(ValueError, match="target True is not a column of data"):
+        make_supervised(frame, target=True)
+    with pytest.raises(ValueError, match="target False is not a column of data"):
+        make_supervised(frame, target=[2, False])
+    labelled = pd.DataFrame(np.c_[np.arange(4.0) * 10, np.arange(4.0)], columns=[1, True])
+    _, y = make_supervised(labelled, target=True)
+    assert y.tolist() == [1.0, 2.0, 3.0]
+    _, y = make_supervised(labelled, target=1)
+    assert y.tolist() == [10.0, 20.0, 30.0]
+    flipped = labelled[[True, 1]]
+    assert make_supervised(flipped, target=1)[1].tolist() == [10.0, 20.0, 30.0]
+
+
+def test_zero_dimensional_array_target_is_its_value():
+    _, y = make_supervised(TABLE, target=np.array(1))
+    np.testing.assert_array_equal(y, make_supervised(TABLE, target=1)[1])
+    assert y.ndim == 1

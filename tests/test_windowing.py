@@ -10,6 +10,7 @@ scikit-learn's own estimator checks live in ``test_common.py``.
 import pickle
 import re
 import tracemalloc
+import warnings
 
 import dateutil.tz
 import numpy as np
@@ -319,6 +320,19 @@ def test_history_arrays_in_another_float_precision_are_the_fitted_rows():
         assert np.isnan(win.transform(other)[0, :2]).all()
         # And a block after them still follows them.
         assert not np.isnan(win.transform(other[:4])[0]).any()
+
+
+def test_history_arrays_beyond_float32_range_transform_without_warnings():
+    # float64 rows beyond float32's range are compared in float32 (inf)
+    # without numpy's overflow warning, in transform as in fit.
+    X = np.array([[1e39, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        win = SequenceWindower(window=2).fit(X)
+        out = win.transform(X)
+        after = win.transform(np.array([[6.0, 7.0]]))
+    assert np.isnan(out[0, 0]).all()
+    np.testing.assert_array_equal(after[0], [[4.0, 5.0], [6.0, 7.0]])
 
 
 def test_history_arrays_rule_reads_a_fingerprint_saved_in_the_fitted_dtype():
