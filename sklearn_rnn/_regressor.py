@@ -571,10 +571,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         features = None
         if self.target_features is not None:
             features = self._target_index(n_features, y.shape[1])
-        # What is decided from the rows (the target's feature, the auto rule)
-        # is decided without the zero-weight ones, as if they were dropped.
+        # The target's feature is a relation between rows in time order, so
+        # it is searched on every row (rows taken out here and there would
+        # break the lag between a window and its target); what the rows'
+        # values decide (the auto rule, the units check) is decided without
+        # the zero-weight ones, as if they were dropped.
         kept = slice(None) if sample_weight is None else sample_weight > 0
-        found = find_target_features(X[kept, -1], y[kept], features)
+        found = find_target_features(X[:, -1], y, features)
         auto = mode == "auto"
         if auto:
             if found is None and features is None:

@@ -186,6 +186,24 @@ def test_zero_weight_rows_do_not_decide_the_auto_rules():
     assert averaging[0] == averaging[1] != averaging[2]
 
 
+def test_scattered_zero_weight_rows_do_not_hide_the_target_feature():
+    # Holidays weighed out here and there: the target is still the next value
+    # of X's column, and the scaler's exact map to y's units is still found.
+    rng = np.random.default_rng(0)
+    X, y = make_supervised(random_walk(250, drift=0.2) * 3 + 100)
+    weight = np.where(rng.random(len(y)) < 0.15, 0.0, 1.0)
+    scaler = StandardScaler().fit(X)
+    windows = SequenceWindower(8).fit_transform(scaler.transform(X))
+    plain = RNNRegressor(**FAST).fit(windows, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "y looks like other units" warning
+        weighted = RNNRegressor(**FAST).fit(windows, y, sample_weight=weight)
+    assert plain.window_norm_ == weighted.window_norm_ == "standard"
+    for model in (plain, weighted):
+        np.testing.assert_allclose(model._window_stats["units_scale"], scaler.scale_)
+        np.testing.assert_allclose(model._window_stats["units_offset"], scaler.mean_)
+
+
 def test_target_features_refuses_bools():
     X, y = make_supervised(random_walk(), target=None)
     windows = SequenceWindower(8).fit_transform(np.column_stack([X, X]))
