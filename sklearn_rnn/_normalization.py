@@ -77,10 +77,16 @@ class WindowNorm:
         self.eps = as32(eps)
         self.units_scale = as32(units_scale)
         self.units_offset = as32(units_offset)
+        # The map back to the loss's units in one affine step, composed in
+        # float64: mapped to y's units first and then centred, a target at a
+        # high level (1e6) would be rounded to float32's spacing there.
+        to64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+        self.back_scale = as32(to64(units_scale) / to64(y_scale))
+        self.back_offset = as32((to64(units_offset) - to64(y_mean)) / to64(y_scale))
 
     def to(self, device):
         names = ("in_scale", "out_scale", "y_mean", "y_scale", "eps", "units_scale")
-        for name in ("target_index", "units_offset", *names):
+        for name in ("target_index", "units_offset", "back_scale", "back_offset", *names):
             setattr(self, name, getattr(self, name).to(device))
         return self
 
@@ -123,8 +129,7 @@ class WindowNorm:
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
-        y = self.units_scale * (c + s * self.out_scale * out) + self.units_offset
-        return (y - self.y_mean) / self.y_scale
+        return self.back_scale * (c + s * self.out_scale * out) + self.back_offset
 
 
 def find_target_features(last, y, features=None):
@@ -142,13 +147,19 @@ def find_target_features(last, y, features=None):
     when some column is not found. ``features``, one input feature per column
     of ``y``, restricts the search of each column to its feature.
     """
+    # Matches are to the inputs' float precision: float32 rounding stays
+    # under 1e-6 of a value's level, float64 rounding (a scaler's, say)
+    # under 1e-12 of it.
+    wide = all(np.asarray(a).dtype == np.float64 for a in (last, y))
+    floor = 1e-12 if wide else 1e-6
     last = np.asarray(last[:SEARCH_ROWS], dtype=np.float64)
     y = np.asarray(y[:SEARCH_ROWS], dtype=np.float64)
     n, n_features = last.shape
     found = []
     for j in range(y.shape[1]):
         candidates = range(n_features) if features is None else [int(features[j])]
-        hit = _find_column(last, y[:, j], candidates, min(n - 3, SEARCH_LAGS + y.shape[1]))
+        max_lag = min(n - 3, SEARCH_LAGS + y.shape[1])
+        hit = _find_column(last, y[:, j], candidates, max_lag, floor)
         if hit is None:
             return None
         found.append(hit)
@@ -156,15 +167,15 @@ def find_target_features(last, y, features=None):
     return index.astype(np.int64), scale, offset
 
 
-def _find_column(last, target, candidates, max_lag):
+def _find_column(last, target, candidates, max_lag, floor=1e-6):
     top, spread = np.abs(target).max(), np.ptp(target)
-    if not spread > 1e-5 * top:
-        return None  # a constant target is the future of any constant
-    # A match is the target to the input's float precision: float32 rounding
-    # at the target's level stays under 1e-6 of it. Within that floor, the
-    # tolerance is a small share of the target's own range, so that a series
-    # whose level dwarfs its moves does not match a feature at the same level.
-    tol = max(min(1e-5 * top, 1e-3 * spread), 1e-6 * top)
+    if not spread > 10 * floor * top:
+        return None  # a constant target (to that precision) is the future of any constant
+    # A match is the target to the inputs' float precision (``floor``, a
+    # share of the target's level). Above that floor, the tolerance is a
+    # small share of the target's own range, so that a series whose level
+    # dwarfs its moves does not match a feature at the same level.
+    tol = max(min(1e-5 * top, 1e-3 * spread), floor * top)
     max_lag = max(max_lag, 0)
     # A cheap look at the first rows of every (lag, feature) pair first:
     # almost every pair fails there. The pairs that pass are checked on all

@@ -53,6 +53,32 @@ def test_outputs_invert_targets_exactly(mode):
     )
 
 
+@pytest.mark.parametrize("mode", ["last", "standard"])
+def test_outputs_of_a_high_level_target_are_not_rounded_at_its_level(mode):
+    # A count near 1e6 behind a StandardScaler: the inputs are of order one,
+    # and the outputs, in the loss's units, keep float32's precision there,
+    # not the 0.0625 spacing of float32 at 1e6.
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy(rng.normal(size=(200, 6, 1))).float()
+    norm = WindowNorm(
+        mode,
+        [0],
+        [1.0],
+        [1.0],
+        y_mean=1e6 + 3.0,
+        y_scale=15.0,
+        eps=[1e-3],
+        units_scale=15.0,
+        units_offset=1e6,
+    )
+    _, center, spread = norm.inputs(X, torch.full((200,), 6))
+    out = torch.from_numpy(rng.normal(size=(200, 1))).float()
+    got = norm.outputs(out, center, spread).double()
+    c, sd = center.double(), (spread if mode == "standard" else torch.ones_like(spread)).double()
+    raw = 15.0 * (c + sd * out.double()) + 1e6  # y's units, in float64
+    assert_allclose(got, (raw - (1e6 + 3.0)) / 15.0, rtol=0, atol=1e-5)
+
+
 def test_standard_statistics_skip_the_padding():
     rng = np.random.default_rng(1)
     seq = torch.from_numpy(rng.normal(3.0, 2.0, size=(1, 4, 2))).float()
@@ -121,6 +147,21 @@ def test_search_of_a_high_level_target_does_not_take_a_feature_at_its_level(dtyp
         assert index.tolist() == [1], seed
         # float32 holds these levels to 1/16: the map's scale to about 1 %.
         assert_allclose(scale, 1.0, rtol=1e-2 if dtype == np.float32 else 1e-9)
+
+
+def test_search_finds_a_slow_target_at_a_high_level_behind_a_scaler():
+    # A walk near 1e7 whose range is under 1e-5 of its level is no constant
+    # in float64: behind a StandardScaler, the scaler's exact map is found.
+    rng = np.random.default_rng(0)
+    X, y = make_supervised(1e7 + np.cumsum(rng.normal(size=250)) + np.linspace(0, 50, 250))
+    assert np.ptp(y) < 1e-5 * np.abs(y).max()
+    scaler = StandardScaler().fit(X)
+    index, scale, offset = find_target_features(scaler.transform(X), y[:, None])
+    assert index.tolist() == [0]
+    assert_allclose(scale, scaler.scale_, rtol=1e-9)
+    assert_allclose(offset, scaler.mean_, rtol=1e-12)
+    # A constant is still the future of no feature in particular.
+    assert find_target_features(scaler.transform(X), np.full((len(y), 1), 1e7)) is None
 
 
 def test_auto_normalises_wandering_forecasting_targets_only():
