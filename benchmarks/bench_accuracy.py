@@ -1207,7 +1207,34 @@ LINEAR_SPACES = [
     "log, relative to the last value",
     "raw + phase",
     "log + phase",
+    "log + phase read from the window",
 ]
+
+
+def window_phase(series, n_train, m, w):
+    """The season's phase read from each window of ``series`` alone (one-hot,
+    the phase of the row each window forecasts): the season's profile is the
+    mean deviation, month by month, from a centred moving average of one
+    season over the first ``n_train`` values; each window's phase is the
+    shift of that profile that, with a straight line, fits the window best.
+    A map of this and the window is a map of one window: it needs no date."""
+    t = np.arange(n_train)
+    kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    half = len(kernel) // 2
+    trend = np.convolve(series[:n_train], kernel, mode="same")
+    deviation = (series[:n_train] - trend)[half : n_train - half]
+    months = t[half : n_train - half] % m
+    profile = np.array([deviation[months == k].mean() for k in range(m)])
+    profile -= profile.mean()
+    lags = np.lib.stride_tricks.sliding_window_view(series, w)
+    line = np.column_stack([np.ones(w), np.arange(w)])
+    residual_maker = np.eye(w) - line @ np.linalg.pinv(line)
+    # Candidate p: the window's last row is in month p.
+    shifted = np.stack([profile[(p - (w - 1) + np.arange(w)) % m] for p in range(m)])
+    misfit = np.stack(
+        [(((lags - shifted[p]) @ residual_maker.T) ** 2).sum(axis=1) for p in range(m)], axis=1
+    )
+    return np.eye(m)[(misfit.argmin(axis=1) + 1) % m]
 
 
 def run_linear_windows(args):
@@ -1216,7 +1243,9 @@ def run_linear_windows(args):
     values, for several windows, on the raw values, on each window
     standardised by its own mean and spread (``window_norm="standard"``'s
     inputs), and on the logarithms relative to the last value (positive
-    series: a multiplicative trend and season become additive). Same split
+    series: a multiplicative trend and season become additive), and on the
+    seasonal series with the season's phase beside the window, from the
+    calendar or read from the window itself (``window_phase``). Same split
     and true-history test windows as the main table; RMSE relative to its
     grid-searched Ridge. Picking a cell by its test RMSE is an oracle: the
     table is a ceiling for models that see one window, not a forecaster."""
@@ -1267,6 +1296,10 @@ def run_linear_windows(args):
                     if label != "window standardised":
                         Z, *rest = spaces[label]
                         spaces[label.split(",")[0] + " + phase"] = (np.hstack([Z, phase]), *rest)
+                if "log + phase" in spaces:
+                    Z, *rest = spaces["log, relative to the last value"]
+                    read = window_phase(np.log(series[: len(y)]), split, m, w)
+                    spaces["log + phase read from the window"] = (np.hstack([Z, read]), *rest)
             test = np.arange(n_train, len(goal))
             cells = {}
             for label, (Z, t, log, scale, offset) in spaces.items():
