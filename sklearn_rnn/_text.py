@@ -96,8 +96,10 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         replaces ``token_pattern``.
 
     vocabulary : Mapping or iterable of str or None, default=None
-        A fixed vocabulary instead of one learned from the data. An iterable of
-        tokens gets the ids 2, 3, ... in its order (a set is sorted first). A
+        A fixed vocabulary instead of one learned from the data. A collection
+        of tokens (list, tuple, set: not a one-pass iterator, which a second
+        fit would find empty) gets the ids 2, 3, ... in its order (a set is
+        sorted first). A
         mapping token -> id must use exactly the ids 2 .. ``len(vocabulary) + 1``:
         ids 0 and 1 are reserved. ``max_features``, ``min_df`` and ``max_df``
         are then ignored.
@@ -362,7 +364,9 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         elif self.fixed_vocabulary_:
             self.vocabulary_ = check_vocabulary(self.vocabulary, self.lowercase)
         else:
-            self.vocabulary_ = self._learn_vocabulary(sequences)
+            self.vocabulary_ = self._learn_vocabulary(
+                sequences, tokenised=not isinstance(documents[0], str)
+            )
         self.n_tokens_ = len(self.vocabulary_) + FIRST_TOKEN_ID
         encoded = None
         # Subword counts are known only once encoded.
@@ -450,7 +454,7 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             return [findall(doc.lower()) for doc in documents]
         return [findall(doc) for doc in documents]
 
-    def _learn_vocabulary(self, sequences):
+    def _learn_vocabulary(self, sequences, tokenised=False):
         # Counter and chain run in C: no Python bytecode per token.
         counts = Counter(chain.from_iterable(sequences))
         n_documents = len(sequences)
@@ -479,14 +483,13 @@ class TextSequencer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             kept = list(counts.items())
         if not kept:
             if not counts:
-                raise ValueError(
-                    "Empty vocabulary: the documents hold no tokens"
-                    + (
-                        f" matching token_pattern={self.token_pattern!r}."
-                        if self.analyzer == "word" and self.tokenizer is None
-                        else "."
-                    )
-                )
+                if tokenised:
+                    found = ": every token list is empty. Give at least one token."
+                elif self.analyzer == "word" and self.tokenizer is None:
+                    found = f" matching token_pattern={self.token_pattern!r}."
+                else:
+                    found = "."
+                raise ValueError("Empty vocabulary: the documents hold no tokens" + found)
             raise ValueError(
                 f"Empty vocabulary: none of the {len(counts)} distinct tokens is in at "
                 f"least min_df={self.min_df!r} and at most max_df={self.max_df!r} of the "
@@ -625,6 +628,12 @@ def check_vocabulary(vocabulary, lowercase):
         )
     if isinstance(vocabulary, Mapping):
         mapping = dict(vocabulary)
+    elif iter(vocabulary) is vocabulary:
+        raise TypeError(
+            f"vocabulary must be a mapping or a collection of tokens (a list, tuple or "
+            f"set), got the one-pass iterator {type(vocabulary).__name__}: a second fit, "
+            "or a clone, would find it empty. Pass list(...) of it."
+        )
     else:
         if isinstance(vocabulary, (set, frozenset)):
             vocabulary = sorted(vocabulary)

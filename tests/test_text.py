@@ -273,6 +273,8 @@ def test_vocabulary_set_is_sorted():
         (["cat", "cat"], ValueError, "Duplicate token in vocabulary: 'cat'"),
         ("cat", ValueError, r"got the string 'cat'.*list\(\.\.\.\)"),
         ([], ValueError, "Empty vocabulary passed to fit"),
+        (iter(["cat"]), TypeError, r"one-pass iterator.*list\(\.\.\.\)"),
+        ((t for t in ["cat"]), TypeError, "one-pass iterator generator"),
     ],
 )
 def test_bad_vocabulary_is_refused(vocabulary, error, match):
@@ -371,6 +373,12 @@ def test_transform_of_no_documents_gives_no_rows():
 def test_documents_without_tokens_give_an_empty_vocabulary_error():
     with pytest.raises(ValueError, match="Empty vocabulary: the documents hold no tokens"):
         TextSequencer().fit(["...", "!?"])
+
+
+def test_empty_token_lists_give_an_empty_vocabulary_error_that_names_them():
+    with pytest.raises(ValueError, match="hold no tokens: every token list is empty") as info:
+        TextSequencer().fit([[], []])
+    assert "token_pattern" not in str(info.value)
 
 
 def test_pruning_everything_gives_an_empty_vocabulary_error():
