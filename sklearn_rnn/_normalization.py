@@ -195,7 +195,14 @@ def _find_column(last, target, candidates, max_lag, floor=1e-6):
 def _probe_lags(x, target, max_lag, tol):
     """The lags ``L <= max_lag`` at which the first rows of ``target`` are an
     affine map of ``x[L:]`` (:func:`_affine_match` on ``PROBE_ROWS`` rows), for
-    all lags at once."""
+    all lags at once.
+
+    The probe starts where the target first moves: rows of a flat start (a
+    launch, a sensor's warm-up) match any scale, so they cannot tell lags
+    apart."""
+    moves = np.flatnonzero(np.diff(target))
+    start = int(moves[0]) if len(moves) else 0
+    x, target = x[start:], target[start:]
     n = len(target)
     rows = min(PROBE_ROWS, n)
     # Lags whose probe has all its rows; the last few lags have fewer.

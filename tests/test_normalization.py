@@ -164,6 +164,29 @@ def test_search_finds_a_slow_target_at_a_high_level_behind_a_scaler():
     assert find_target_features(scaler.transform(X), np.full((len(y), 1), 1e7)) is None
 
 
+@pytest.mark.parametrize("flat", [48, 150])
+def test_search_finds_a_target_that_starts_flat(flat):
+    # A launch or a sensor's warm-up: the target is constant for its first
+    # rows, then trends. The search still finds it behind a scaler, among
+    # features that move from the start, and "auto" still normalises it.
+    rng = np.random.default_rng(0)
+    t = np.arange(300.0)
+    trend = 0.3 * (t - flat) + 3 * np.sin(t / 5) + rng.normal(0, 0.3, 300)
+    series = np.where(t < flat, 0.0, trend)
+    data = np.c_[rng.normal(size=300), series, np.cumsum(rng.normal(size=300))]
+    X, y = make_supervised(data, target=1)
+    scaler = StandardScaler().fit(X)
+    index, scale, offset = find_target_features(scaler.transform(X), y[:, None])
+    assert index.tolist() == [1]
+    assert_allclose(scale, scaler.scale_[1:2], rtol=1e-9)
+    assert_allclose(offset, scaler.mean_[1:2], atol=1e-9 * scaler.scale_[1])
+    model = make_pipeline(StandardScaler(), SequenceWindower(8), RNNRegressor(**FAST))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no units warning
+        model.fit(X, y)
+    assert model[-1].window_norm_ == "standard"
+
+
 def test_auto_normalises_wandering_forecasting_targets_only():
     # A random walk with a drift wanders: each window is normalised by its own
     # statistics.
