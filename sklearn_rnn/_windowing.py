@@ -77,7 +77,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
           1. When ``fit`` and ``transform`` both get a DataFrame, the fitted
              index is regular (a ``RangeIndex``; integer labels increasing
              by 1; a ``DatetimeIndex`` with a ``freq``, set or inferred by
-             pandas from the labels) and ``X``'s index holds labels of the
+             pandas from the labels; a ``freq`` that no string names, such as
+             ``DateOffset(months=2)``, counts if the string pandas infers
+             from the labels gives them back) and ``X``'s index holds labels of the
              same kind (integers; datetimes in the same time zone), the index
              decides: ``X`` follows if its first label is the fitted last
              label plus the fitted step (the label ``pd.date_range`` from
@@ -100,7 +102,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator, auto_wrap_output_keys=No
           fitted rows from a block that is only part of them (a later part,
           or fewer rows than were fitted), starts after a gap
           (``TimeSeriesSplit(gap=...)``), is shuffled or unrelated: such
-          blocks get the fitted tail as their history. For them, pass
+          blocks get the fitted tail as their history. And a block that
+          only repeats the fitted rows value for value (a table of calendar
+          columns alone, say) is taken for them again. For them, pass
           DataFrames with a regular index, or set ``history="none"``. In a
           pipeline with ``set_output(transform="pandas")``, pass ``X`` as a
           DataFrame: a numpy ``X`` gets a fresh index ``0, 1, ...`` at each
@@ -401,6 +405,30 @@ def _pandas_frame(X):
     return pd is not None and isinstance(X, pd.DataFrame)
 
 
+def _named_offset(step):
+    """The offset a frequency string names, or None (a DateOffset's repr)."""
+    import pandas as pd
+
+    try:
+        return pd.tseries.frequencies.to_offset(step)
+    except ValueError:
+        return None
+
+
+def _inferred_step(index):
+    """A frequency string that gives back exactly the labels of ``index``, or None."""
+    import pandas as pd
+
+    try:
+        step = pd.infer_freq(index) if len(index) >= 3 else None
+    except (TypeError, ValueError):
+        return None
+    if step is None:
+        return None
+    labels = pd.date_range(index[0], periods=len(index), freq=step)
+    return step if labels.equals(index) else None
+
+
 def _regular_index(X):
     """First and last label and step of a DataFrame's regular index, else None.
 
@@ -421,14 +449,19 @@ def _regular_index(X):
         if freq is None:
             # freq="infer" gives None for fewer than 3 labels or irregular ones.
             freq = pd.DatetimeIndex(index, freq="infer").freq
-        if freq is None or pd.tseries.frequencies.to_offset(freq.freqstr) != freq:
-            # No frequency, or one (a DateOffset(months=2)) that no string names.
+        step = None if freq is None else freq.freqstr
+        if freq is not None and _named_offset(step) != freq:
+            # A frequency no string names (Week() on any weekday, a
+            # DateOffset(months=2)): the string pandas infers from the labels
+            # instead, if it gives back exactly these labels.
+            step = _inferred_step(index)
+        if step is None:
             return None
         return {
             "kind": "datetime",
             "first": index[0].asm8,
             "last": index[-1].asm8,
-            "step": freq.freqstr,
+            "step": step,
             "tz": None if index.tz is None else str(index.tz),
         }
     if isinstance(index, pd.RangeIndex):

@@ -416,6 +416,18 @@ def _frames():
                 "2024-01-01", periods=10, freq="h", tz=dateutil.tz.tzoffset(None, 3600)
             ),
         ),
+        # Frequencies no string names: weeks on any weekday (here Wednesdays),
+        # and a DateOffset of two months.
+        "weekly-any-weekday": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range("2020-01-01", periods=10, freq=pd.offsets.Week()),
+        ),
+        "two-monthly-dateoffset": pd.DataFrame(
+            X10,
+            columns=["a", "b"],
+            index=pd.date_range("2020-01-01", periods=10, freq=pd.DateOffset(months=2)),
+        ),
         # No freq set (as read_csv gives): inferred from the labels.
         "monthly-no-freq": pd.DataFrame(
             X10,
@@ -452,6 +464,16 @@ def test_history_pandas_time_series_split_with_gap_pads_test_folds():
             out = win.transform(df.iloc[test])
             alone = SequenceWindower(window=4).fit_transform(df.iloc[test])
             np.testing.assert_array_equal(out, whole[test] if follows else alone)
+
+
+def test_history_pandas_frequency_no_string_names_falls_back_to_the_array_rule():
+    # Two months from the 15th: pandas names no such frequency, nor infers
+    # one from the labels, so the values decide (here: the block follows).
+    index = pd.date_range("2020-01-15", periods=10, freq=pd.DateOffset(months=2))
+    df = pd.DataFrame(X10, columns=["a", "b"], index=index)
+    win = SequenceWindower(window=3).fit(df.iloc[:5])
+    assert win.fit_index_ is None
+    np.testing.assert_array_equal(win.transform(df.iloc[5:])[0], X10[3:6])
 
 
 def test_history_pandas_index_of_another_kind_falls_back_to_the_array_rule():
