@@ -68,8 +68,10 @@ class WindowNorm:
         units_offset=0.0,
     ):
         self.mode = mode
-        self.target_index = torch.as_tensor(np.asarray(target_index, dtype=np.int64))
-        as32 = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+        # Copies (torch.tensor), not views: a model loaded with
+        # joblib.load(mmap_mode="r") holds read-only arrays.
+        self.target_index = torch.tensor(np.asarray(target_index, dtype=np.int64))
+        as32 = lambda a: torch.tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
         self.in_scale = as32(in_scale)
         self.out_scale = as32(out_scale)
         self.y_mean = as32(y_mean)

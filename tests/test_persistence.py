@@ -86,6 +86,22 @@ def test_saved_state_is_plain_data(fitted):
     assert "net_" not in state
 
 
+@pytest.mark.parametrize("window_norm", [None, "standard"])
+def test_joblib_memory_mapped_load_predicts_identically_without_warnings(window_norm, tmp_path):
+    import joblib
+
+    series = np.cumsum(RNG.normal(size=120))
+    Xs, ys = sklearn_rnn.make_supervised(series)
+    model = make_pipeline(
+        StandardScaler(), SequenceWindower(6), tiny(window_norm=window_norm)
+    ).fit(Xs, ys)
+    joblib.dump(model, tmp_path / "model.joblib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns of read-only arrays
+        loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+        assert_array_equal(loaded.predict(Xs), model.predict(Xs))
+
+
 def test_deepcopy_predicts_identically_and_trains_on(fitted):
     twin = copy.deepcopy(fitted)
     assert_array_equal(twin.predict(X), fitted.predict(X))
