@@ -414,8 +414,12 @@ class BaseRNN(BaseEstimator):
             now, then = getattr(self, name), fitted.get(name)
             if name == "optimizer":
                 now, then = optimizer_class(now), optimizer_class(then)
+            shown = then
+            if name == "target_features":
+                # 0, [0], (0,) and np.array([0]) name the same feature.
+                now, then = _feature_list(now), _feature_list(then)
             if not _equal(now, then):
-                changed.append(f"{name}={getattr(self, name)!r} (fitted with {then!r})")
+                changed.append(f"{name}={getattr(self, name)!r} (fitted with {shown!r})")
         # None takes the number from the data: the fitted embedding's, on continuing.
         if (
             fitted.get("embedding_dim") is not None
@@ -728,6 +732,19 @@ def _as_given(callback, given):
 def _n_features(X):
     """Features per step the network is built with: 1 for token ids."""
     return X.shape[2] if X.ndim == 3 else 1
+
+
+def _feature_list(features):
+    """``target_features`` as a list of ints (None as it is; a value that is
+    not a sequence of ints as it is, for the fit to reject)."""
+    if features is None or isinstance(features, (bool, np.bool_)):
+        return features
+    if isinstance(features, Integral):
+        return [int(features)]
+    try:
+        return [int(f) if isinstance(f, Integral) else f for f in features]
+    except TypeError:
+        return features
 
 
 def _equal(a, b):

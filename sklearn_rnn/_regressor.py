@@ -202,14 +202,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         ``module`` gets its windows as they are under ``"auto"``.
         ``window_norm_`` says what was used.
 
-    target_features : int, list of int or None, default=None
+    target_features : int, sequence of int or None, default=None
         The input feature each output is a future value of, for
         ``window_norm``: one index, or one per target column (or per target
         when ``y``'s columns are several steps of each, step-major as
-        :func:`make_supervised` gives them); used as given, with the affine
-        map to ``y``'s units found from the data where it is there. None:
-        found from the data; with an explicit mode and several input
-        features it must be given.
+        :func:`make_supervised` gives them), as an int, a list, a tuple or an
+        array; used as given, with the affine map to ``y``'s units found
+        from the data where it is there. None: found from the data; where
+        the data do not show it, an explicit mode needs it when ``X`` has
+        several features (with one, it is that one).
 
     embedding_dim : int or None, default=None
         None: ``X`` holds float features, as described above. An int: ``X``
@@ -358,7 +359,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         "average": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "scale_y": ["boolean"],
         "window_norm": [None, StrOptions({"auto", *MODES})],
-        "target_features": [None, Integral, list],
+        "target_features": [None, Integral, list, tuple, np.ndarray],
     }
 
     def __init__(

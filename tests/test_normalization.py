@@ -405,6 +405,25 @@ def test_target_features_given_are_used_in_their_order():
     # Not what the data say, but what the user said: used as given.
     swapped = clone(model).set_params(target_features=[2, 1]).fit(windows, y)
     assert swapped._window_stats["target_index"].tolist() == [2, 1, 2, 1]
+    # As make_supervised takes its target: a tuple or an array too.
+    for given in [(1, 2), np.array([1, 2])]:
+        fitted = clone(model).set_params(target_features=given).fit(windows, y)
+        assert fitted._window_stats["target_index"].tolist() == [1, 2, 1, 2]
+
+
+def test_warm_start_reads_target_features_by_the_features_it_names():
+    X, y = make_supervised(random_walk(80))
+    windows = SequenceWindower(5).fit_transform(X)
+    model = RNNRegressor(**FAST, window_norm="standard", target_features=0, warm_start=True)
+    model.fit(windows, y)
+    for same in ([0], (0,), np.array([0])):
+        model.set_params(target_features=same).fit(windows, y)  # the same feature: continues
+    assert model.n_iter_ == 4 * FAST["max_epochs"]
+    wide = np.concatenate([windows, windows], axis=2)
+    model = RNNRegressor(**FAST, window_norm="standard", target_features=0, warm_start=True)
+    model.fit(wide, y)
+    with pytest.raises(ValueError, match=r"target_features=array\(\[1\]\) \(fitted with 0\)"):
+        model.set_params(target_features=np.array([1])).fit(wide, y)
 
 
 def test_statistics_do_not_depend_on_the_weights_scale():
