@@ -1206,6 +1206,8 @@ LINEAR_SPACES = [
     "window standardised",
     "log, relative to the last value",
     "raw + phase",
+    "window standardised + phase",
+    "ratio to the window's mean + phase",
     "log + phase",
     "log + phase read from the window",
 ]
@@ -1245,7 +1247,9 @@ def run_linear_windows(args):
     inputs), and on the logarithms relative to the last value (positive
     series: a multiplicative trend and season become additive), and on the
     seasonal series with the season's phase beside the window, from the
-    calendar or read from the window itself (``window_phase``). Same split
+    calendar or read from the window itself (``window_phase``); with the
+    phase also each positive window divided by its mean (a multiplicative
+    season without logs). Same split
     and true-history test windows as the main table; RMSE relative to its
     grid-searched Ridge. Picking a cell by its test RMSE is an oracle: the
     table is a ceiling for models that see one window, not a forecaster."""
@@ -1293,10 +1297,16 @@ def run_linear_windows(args):
             if m:
                 phase = np.eye(m)[np.arange(w - 1, len(y)) % m]
                 for label in list(spaces):
-                    if label != "window standardised":
-                        Z, *rest = spaces[label]
-                        spaces[label.split(",")[0] + " + phase"] = (np.hstack([Z, phase]), *rest)
+                    Z, *rest = spaces[label]
+                    spaces[label.split(",")[0] + " + phase"] = (np.hstack([Z, phase]), *rest)
                 if "log + phase" in spaces:
+                    spaces["ratio to the window's mean + phase"] = (
+                        np.hstack([lags / mean[:, None] - 1, phase]),
+                        goal / mean - 1,
+                        False,
+                        mean,
+                        mean,
+                    )
                     Z, *rest = spaces["log, relative to the last value"]
                     read = window_phase(np.log(series[: len(y)]), split, m, w)
                     spaces["log + phase read from the window"] = (np.hstack([Z, read]), *rest)
