@@ -324,15 +324,46 @@ def row_tile(device):
     Matrix kernels round the rows of a partial register tile differently from
     those of whole ones. On AVX2 CPUs every multiple of 4 rows gave the same
     outputs as any other, for RNN, LSTM and GRU, hidden 1 to 200, 1 or 2
-    layers, one or two directions, on 1 or 2 threads; on AVX512 CPUs a row in
-    4 rows gave the same outputs as in 16 in every configuration of that
-    kind tried (benchmarks/README.md). So a one-window prediction runs 4
-    rows, not 16 (1.2 times the cost of one row instead of 2 to 2.5 there).
-    Elsewhere, not measured that way, it stays 16.
+    layers, one or two directions, on 1 or 2 threads; on an AMD EPYC
+    reporting AVX512, a row in 4 rows gave the same outputs as in 16 in
+    every configuration of that kind tried; on an Intel Xeon reporting
+    AVX512 it did not (in 137 of 936 configurations: RNN of hidden 2 to 11
+    and 100 to 200, GRU of hidden 2, 3 and 100 to 200), while 16 rows gave
+    the same as every multiple of 16 up to 128 in all of them
+    (benchmarks/README.md).
+    The instruction set does not tell: the matrix kernels do. So where it
+    may pay, the first call checks 4 rows against 16 on this CPU
+    (:func:`_four_rows_exact`, once a process), and a one-window prediction
+    runs 4 rows (1.2 times the cost of one row instead of 2 to 2.5) only
+    where they gave the same. Elsewhere, it stays 16.
     """
-    if on_cpu(device) and _cpu_capability() in ("AVX2", "AVX512"):
+    if on_cpu(device) and _cpu_capability() in ("AVX2", "AVX512") and _four_rows_exact():
         return 4
     return 16
+
+
+_FOUR_ROWS = []
+
+
+def _four_rows_exact():
+    """Whether each row of 4 gets the same bits as in 16 rows, for the
+    built-in cells at widths that fill a register tile in part (hidden 3 to
+    100, one feature), on one thread and on torch's thread count. Drawn
+    under the fits' generator lock with a seed of its own: the caller's
+    generators do not move. A few milliseconds, once a process."""
+    if not _FOUR_ROWS:
+        counts = sorted({1, torch.get_num_threads()})
+        exact = True
+        with TorchRandom(0, "cpu").drawing(), torch.no_grad():
+            for cell in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
+                for hidden in (3, 8, 9, 16, 33, 100):
+                    net = cell(1, hidden, batch_first=True)
+                    X = torch.randn(16, 6, 1)
+                    for count in counts:
+                        with threads_restored(count):
+                            exact = exact and torch.equal(net(X[:4])[0], net(X)[0][:4])
+        _FOUR_ROWS.append(exact)
+    return _FOUR_ROWS[0]
 
 
 def on_cpu(device):
