@@ -245,6 +245,9 @@ class BaseRNN(BaseEstimator):
     # shaped the fitted target state), recorded with the network's in
     # ``_fitted_params``; see _check_continuable.
     _fixed_target_params = ()
+    # The built-in network's start of its input weights (RecurrentNetwork's
+    # input_init).
+    _input_init = "torch"
 
     def _criterion(self):
         """The skorch ``criterion`` and its ``criterion__*`` parameters; the
@@ -478,6 +481,7 @@ class BaseRNN(BaseEstimator):
             module_kwargs = {name: network[name] for name in BUILT_IN_PARAMS}
             # The skip reads as many steps as the training sequences had.
             module_kwargs["skip_steps"] = module_kwargs.pop("linear_skip") and network["n_steps"]
+            module_kwargs["input_init"] = self._input_init
             if network.get("embedding_dim") is not None:
                 module_kwargs["n_tokens"] = network["n_tokens"]
                 module_kwargs["embedding_dim"] = network["embedding_dim"]

@@ -91,8 +91,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         weights at the end of each epoch in the last ``average`` fraction of
         the epochs (0.5: the second half); 0 keeps the last epoch's weights,
         the default here (the classification benchmarks are measured
-        without it; :class:`RNNRegressor` averages the second half, or every
-        epoch for several outputs). It applies
+        without it; :class:`RNNRegressor` averages the last three quarters,
+        or every epoch for several outputs). It applies
         to the epochs of each ``fit`` call (``partial_fit`` runs one), not
         with ``early_stopping``, which keeps its best epoch's weights.
 

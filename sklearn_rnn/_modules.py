@@ -38,6 +38,14 @@ class RecurrentNetwork(nn.Module):
     skip_steps : int, default=0
         If positive, add a linear map of the last ``skip_steps`` steps to the
         output (an autoregressive skip connection, as in LSTNet).
+    input_init : {"torch", "unit"}, default="torch"
+        The first recurrent layer's input weights at the start. ``"torch"``:
+        PyTorch's, uniform in ``±1/sqrt(hidden_size)``, the scale of a sum
+        over the hidden units. ``"unit"``: uniform in ``±1``, so that each
+        input of unit scale (standardised windows) moves every gate by order
+        one from the first step, whatever the hidden size; with PyTorch's
+        start at 64 units a gate starts nearly linear in its input. The
+        other weights keep PyTorch's start.
     n_tokens : int or None, default=None
         With ``embedding_dim``: the number of token ids (rows of the embedding).
     embedding_dim : int or None, default=None
@@ -83,6 +91,7 @@ class RecurrentNetwork(nn.Module):
         bidirectional=False,
         skip_steps=0,
         head_dropout=0.0,
+        input_init="torch",
         n_tokens=None,
         embedding_dim=None,
     ):
@@ -100,6 +109,14 @@ class RecurrentNetwork(nn.Module):
             bidirectional=bidirectional,
             batch_first=True,
         )
+        if input_init == "unit":
+            with torch.no_grad():
+                for name, weight in self.rnn.named_parameters():
+                    # weight_ih_l0 and weight_ih_l0_reverse: the layer that reads X.
+                    if name.startswith("weight_ih_l0"):
+                        weight.mul_(hidden_size**0.5)
+        elif input_init != "torch":
+            raise ValueError(f"input_init must be 'torch' or 'unit', got {input_init!r}.")
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_outputs)
         self.head_dropout = nn.Dropout(head_dropout)
         self.skip_steps = skip_steps

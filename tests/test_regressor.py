@@ -309,6 +309,37 @@ def test_a_rows_prediction_does_not_depend_on_the_rows_beside_it(params):
     assert_array_equal(together, alone)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_unit_input_init_scales_only_the_weights_that_read_x(bidirectional):
+    from sklearn_rnn._modules import RecurrentNetwork
+
+    kw = dict(n_features=3, n_outputs=1, hidden_size=64, num_layers=2, bidirectional=bidirectional)
+    torch.manual_seed(0)
+    plain = dict(RecurrentNetwork(**kw).named_parameters())
+    torch.manual_seed(0)
+    unit = dict(RecurrentNetwork(**kw, input_init="unit").named_parameters())
+    for name, weight in unit.items():
+        if name.startswith("rnn.weight_ih_l0"):
+            # Uniform in +-1 (PyTorch's +-1/sqrt(64), scaled), from the same draws.
+            assert_allclose(weight.detach(), 8 * plain[name].detach(), rtol=1e-6)
+            assert 0.99 < float(weight.detach().abs().max()) <= 1.0
+        else:
+            assert torch.equal(weight, plain[name]), name
+    with pytest.raises(ValueError, match="input_init"):
+        RecurrentNetwork(**kw, input_init="large")
+
+
+def test_regressor_starts_with_unit_input_weights_and_the_classifier_with_torchs():
+    from sklearn_rnn import RNNClassifier
+
+    X, y = make_sequences()
+    reg = RNNRegressor(**{**TINY, "max_epochs": 1, "lr": 1e-12}).fit(X, y)
+    clf = RNNClassifier(**{**TINY, "max_epochs": 1, "lr": 1e-12}).fit(X, y > 0)
+    # lr 1e-12 leaves the start as it was: +-1 against +-1/sqrt(4) = 0.5.
+    assert float(reg.module_.rnn.weight_ih_l0.detach().abs().max()) > 0.9
+    assert float(clf.module_.rnn.weight_ih_l0.detach().abs().max()) <= 0.5
+
+
 def test_random_state_leaves_global_rng_alone():
     X, y = make_sequences()
     np.random.seed(123)
