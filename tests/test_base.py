@@ -278,16 +278,16 @@ def averaged_epochs(model, weights):
 @pytest.mark.parametrize(
     "case, averaged",
     [
-        ("one output", 2),
-        ("one output, trending", 2),
+        ("one output", 3),
+        ("one output, trending", 3),
         ("two outputs", 4),
         ("two outputs, per-window normalised", 4),
-        ("two outputs, trending", 2),
-        ("two outputs, trending, per-window normalised", 2),
+        ("two outputs, trending", 3),
+        ("two outputs, trending, per-window normalised", 3),
     ],
 )
 def test_regressor_average_auto(case, averaged):
-    # "auto" (the default) averages the second half of the epochs, and every
+    # "auto" (the default) averages the last three quarters of the epochs, and every
     # epoch for several outputs (direct multi-step forecasts, whose far steps
     # the last epochs overfit) unless the target leaves its range (a trend,
     # still being learned in the last epochs). The classifier's default is
