@@ -467,9 +467,13 @@ def test_linear_skip_reads_the_last_steps_whatever_the_length(n_steps):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 8, 1))
     y = X[:, -1, 0] - 0.5 * X[:, -2, 0]
-    model = RNNRegressor(hidden_size=8, max_epochs=40, random_state=0, window_norm=None)
+    # The last epoch's weights (average=0): the mean of the last three
+    # quarters of the epochs, the default, includes epochs still learning.
+    model = RNNRegressor(hidden_size=8, max_epochs=40, random_state=0, window_norm=None, average=0)
     model.fit(X, y)
-    assert model.score(X, y) > 0.95  # linear structure is learned in few epochs
+    assert (
+        model.score(X, y) > 0.98
+    )  # linear structure is learned in few epochs (0.60 without the skip)
     other = rng.normal(size=(20, n_steps, 1))
     assert model.predict(other).shape == (20,)
     assert np.isfinite(model.predict(other)).all()
