@@ -1379,14 +1379,9 @@ def run_outside(args):
     for name in OUTSIDE:
         values, freq = load_outside(name)
         data = pd.DataFrame({name: values})
-        X, y, train, test, ridge_rmse = _split_with_ridge(data, name, RIDGE_WINDOWS[freq])
-        seeds = []
-        for seed in range(args.seeds):
-            model = rnn_default(args.epochs, 24).set_params(rnnregressor__random_state=seed)
-            pred = model.fit(X[train], y[train]).predict(X)[test]
-            seeds.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
-        ratios.append(float(np.mean(seeds)))
-        rows.append([name, freq, str(len(train)), f"{ratios[-1]:.3f}"])
+        split = _split_with_ridge(data, name, RIDGE_WINDOWS[freq])
+        ratios.append(_seed_mean(split, 24, args))
+        rows.append([name, freq, str(len(split[2])), f"{ratios[-1]:.3f}"])
         print(" | ".join(rows[-1]), flush=True)
     rows.append(["geometric mean", "", "", f"{np.exp(np.mean(np.log(ratios))):.3f}"])
     print(
@@ -1463,17 +1458,25 @@ def _both_modes(split, window, args, seeds=None):
     ``"standard"`` on ``split`` (from :func:`_split_with_ridge`): the training
     target ``(n, 1)`` and the mean one-step RMSE / Ridge's of each mode over
     ``seeds`` seeds (``--seeds``)."""
+    means = [
+        _seed_mean(split, window, args, seeds, window_norm=norm) for norm in (None, "standard")
+    ]
     X, y, train, test, ridge_rmse = split
-    means = []
-    for norm in (None, "standard"):
-        ratios = []
-        for seed in range(args.seeds if seeds is None else seeds):
-            model = rnn_default(args.epochs, window, window_norm=norm)
-            model.set_params(rnnregressor__random_state=seed).fit(X[train], y[train])
-            pred = model.predict(X)[test]
-            ratios.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
-        means.append(float(np.mean(ratios)))
     return y[train, None], means
+
+
+def _seed_mean(split, window, args, seeds=None, **params):
+    """The README pipeline at ``window`` (with ``params`` for its regressor)
+    on ``split``: the mean one-step RMSE / Ridge's over ``seeds`` seeds
+    (``--seeds``)."""
+    X, y, train, test, ridge_rmse = split
+    ratios = []
+    for seed in range(args.seeds if seeds is None else seeds):
+        model = rnn_default(args.epochs, window, **params)
+        model.set_params(rnnregressor__random_state=seed).fit(X[train], y[train])
+        pred = model.predict(X)[test]
+        ratios.append(root_mean_squared_error(y[test], pred) / ridge_rmse)
+    return float(np.mean(ratios))
 
 
 def _synthetic(kind, n, rng):

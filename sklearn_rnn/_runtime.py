@@ -1,6 +1,7 @@
 """torch process settings for one fit or predict call: device, random numbers,
 threads, default dtype, and the optimizer built for the device."""
 
+import functools
 import inspect
 import os
 import threading
@@ -342,41 +343,33 @@ def row_tile(device):
     return 16
 
 
-_FOUR_ROWS = []
-
-
+@functools.cache
 def _four_rows_exact():
     """Whether each row of 4 gets the same bits as in 16 rows, for the
     built-in cells at widths that fill a register tile in part (hidden 3 to
     100, one feature), on one thread and on torch's thread count. Drawn
     under the fits' generator lock with a seed of its own: the caller's
     generators do not move. A few milliseconds, once a process."""
-    if not _FOUR_ROWS:
-        counts = sorted({1, torch.get_num_threads()})
-        exact = True
-        with TorchRandom(0, "cpu").drawing(), torch.no_grad():
-            for cell in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
-                for hidden in (3, 8, 9, 16, 33, 100):
-                    net = cell(1, hidden, batch_first=True)
-                    X = torch.randn(16, 6, 1)
-                    for count in counts:
-                        with threads_restored(count):
-                            exact = exact and torch.equal(net(X[:4])[0], net(X)[0][:4])
-        _FOUR_ROWS.append(exact)
-    return _FOUR_ROWS[0]
+    counts = sorted({1, torch.get_num_threads()})
+    with TorchRandom(0, "cpu").drawing(), torch.no_grad():
+        for cell in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
+            for hidden in (3, 8, 9, 16, 33, 100):
+                net = cell(1, hidden, batch_first=True)
+                X = torch.randn(16, 6, 1)
+                for count in counts:
+                    with threads_restored(count):
+                        if not torch.equal(net(X[:4])[0], net(X)[0][:4]):
+                            return False
+    return True
 
 
 def on_cpu(device):
     return str(device).partition(":")[0] == "cpu"
 
 
-_CAPABILITY = []
-
-
+@functools.cache
 def _cpu_capability():
-    if not _CAPABILITY:
-        _CAPABILITY.append(torch.backends.cpu.get_cpu_capability())
-    return _CAPABILITY[0]
+    return torch.backends.cpu.get_cpu_capability()
 
 
 # The fits and predictions of sklearn_rnn running now in this process's
