@@ -93,6 +93,11 @@ Other sections (each its own run):
   nine statsmodels series outside the benchmark (``OUTSIDE``), never used to
   choose a default: RMSE / Ridge, mean of ``--seeds`` seeds, and their
   geometric mean.
+- ``--draws N``: ``N`` other draws of each generated series (generator
+  seeds 3 onward): ETS, the README pipeline with its defaults and with
+  ``window_norm="log"``, each also with the season's phase as input
+  columns, RMSE / Ridge, and their geometric means: how far the two draws of
+  the benchmark stand for the family they come from.
 
     python benchmarks/bench_accuracy.py                 # all series (about 15 min on 2 cores)
     python benchmarks/bench_accuracy.py --quick         # 2 series, few epochs
@@ -652,6 +657,14 @@ def evaluate_series(name, args, n_steps=1):
             rnn_grid(rnn_windows, hidden, epochs, average=average),
             describe,
         )
+    if args.log and (y_train > 0).all():
+        # Logarithms in the window: the target's windows standardised in logs.
+        sk(
+            'RNN default, "log"',
+            rnn_default(epochs, window_norm="log"),
+            lambda f: 'lstm, w=24, window_norm="log"',
+        )
+        sk('RNN grid, "log"', rnn_grid(rnn_windows, hidden, epochs, window_norm="log"), describe)
     if args.phase and m:
         # The season's phase as input columns (one-hot), for every model alike;
         # on a positive series also with the logarithms of the series, where
@@ -1391,6 +1404,44 @@ def run_outside(args):
     print(totals(start, cpu_start))
 
 
+DRAWS = {"gen_linear": ("linear", 360), "gen_exp": ("exp", 420)}
+
+
+def run_draws(args):
+    """Other draws of the two generated series (generator seeds 3 onward;
+    the benchmark's are 1 and 2), on the main table's protocol: ETS (AIC,
+    frozen), the README pipeline with its defaults and with
+    ``window_norm="log"``, each also with the season's phase as twelve
+    one-hot columns beside the series (means of ``--seeds`` seeds), as RMSE /
+    Ridge (on the series alone), and the geometric mean of each over the
+    draws."""
+    labels = ["ETS (AIC)", "RNN default", '"log"', "default + phase", '"log" + phase']
+    rows, ratios = [], {label: [] for label in labels}
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for name, (kind, n) in DRAWS.items():
+        for draw in range(3, 3 + args.draws):
+            series = _generated(n, draw, kind)
+            split = _split_with_ridge(pd.DataFrame({name: series}), name, RIDGE_WINDOWS["monthly"])
+            X, y, train, test, ridge_rmse = split
+            fitted, _ = ets_search(series[: len(train) + 1], 12)
+            ets = ets_one_step(fitted, series)[test + 1]
+            row = [root_mean_squared_error(y[test], ets) / ridge_rmse]
+            row += [_seed_mean(split, 24, args, window_norm=mode) for mode in ("auto", "log")]
+            phase = np.hstack([X, np.eye(12)[np.arange(len(X)) % 12]])
+            with_phase = (phase, *split[1:])
+            row += [_seed_mean(with_phase, 24, args, window_norm=m) for m in ("auto", "log")]
+            for label, value in zip(labels, row, strict=True):
+                ratios[label].append(value)
+            rows.append([name, str(draw)] + [f"{v:.3f}" for v in row])
+            print(" | ".join(rows[-1]), flush=True)
+    geo = [f"{np.exp(np.mean(np.log(ratios[label]))):.3f}" for label in labels]
+    rows.append(["geometric mean", ""] + geo)
+    seeds = f"networks the mean of {args.seeds} seeds"
+    print(f"\nOther draws of the generated series; RMSE / Ridge, {seeds}")
+    print(table(["series", "draw", *labels], rows))
+    print(totals(start, cpu_start))
+
+
 def run_spread(args):
     """``window_norm="auto"``'s spread rule: its statistic on each series'
     training target (the rank correlation of the windows' means with their
@@ -1557,6 +1608,14 @@ def main():
         action="store_true",
         help="ridge maps of one window (raw, standardised, log) at several windows",
     )
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ETS and the README pipeline (defaults, window_norm='log', each also with "
+        "the season's phase) on N other draws of each generated series",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override max_epochs of every network")
     p.add_argument(
         "--cv-tail",
@@ -1577,6 +1636,11 @@ def main():
         "--phase",
         action="store_true",
         help="also Ridge and the README pipeline with the season's phase as one-hot columns",
+    )
+    p.add_argument(
+        "--log",
+        action="store_true",
+        help="also the README pipeline and its grid with window_norm='log' on positive series",
     )
     p.add_argument(
         "--early-stopping",
@@ -1627,6 +1691,8 @@ def main():
         run_spread(args)
     elif args.outside:
         run_outside(args)
+    elif args.draws:
+        run_draws(args)
     else:
         run_accuracy(args, n_steps=args.steps if args.multistep else 1)
 

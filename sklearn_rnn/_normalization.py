@@ -6,6 +6,9 @@ A network that reads global levels cannot forecast a series that leaves its
 training range (a trend, a level shift): a saturating recurrent layer does not
 extrapolate. Relative to its own last value (``"last"``) or to its own mean and
 spread (``"standard"``), every window looks like the windows seen in training.
+A positive target whose swings grow in proportion to its level (sales,
+prices, counts under a trend) can be read in logarithms (``"log"``), where
+its trend and its season add, whatever the level.
 
 The outputs are mapped back in the units of the input feature each output is a
 future value of. :func:`find_target_features` finds that feature, and the
@@ -16,7 +19,7 @@ scales X but not y), exactly, from the training rows themselves.
 import numpy as np
 import torch
 
-MODES = ("last", "standard")
+MODES = ("last", "standard", "log")
 # Rows searched by find_target_features, and the lags tried beyond the
 # number of outputs: a horizon of a week of hours, a year of days, or a
 # week of quarter-hours is found.
@@ -26,6 +29,11 @@ PROBE_ROWS = 48
 # Rows converted to a tensor at once when fitting the statistics: bounds the
 # memory used beyond the input.
 FIT_ELEMENTS = 1 << 22
+# "log": the largest logarithm an output is mapped back from (float32's
+# exponential overflows at 88.7), and the floor of a target feature's values,
+# as a share of its smallest training value.
+LOG_MAX = 80.0
+LOG_FLOOR = 1e-3
 
 
 class WindowNorm:
@@ -33,11 +41,14 @@ class WindowNorm:
 
     Parameters
     ----------
-    mode : {"last", "standard"}
+    mode : {"last", "standard", "log"}
         ``"last"``: every step minus the window's last (observed) step;
         outputs are that last value plus the network's output. ``"standard"``:
         every step minus the window's mean, divided by its standard deviation
         (observed steps only); outputs are mapped back with the same two numbers.
+        ``"log"``: as ``"standard"``, with each target feature first mapped
+        to ``y``'s units and to its logarithm; outputs are the exponential of
+        the network's output mapped back (``y``'s units, positive).
     target_index : array of int, shape (n_outputs,)
         The input feature whose units each output shares.
     in_scale : array, shape (n_features,)
@@ -53,6 +64,9 @@ class WindowNorm:
         feature's units.
     units_scale, units_offset : array, shape (n_outputs,)
         The target's units from its feature's: ``y = units_scale * x + units_offset``.
+    log_floor : array, shape (n_outputs,)
+        ``"log"``: values of a target feature (in ``y``'s units) below this
+        are read as this, so that a value at or below zero has a logarithm.
     """
 
     def __init__(
@@ -66,6 +80,7 @@ class WindowNorm:
         eps,
         units_scale=1.0,
         units_offset=0.0,
+        log_floor=0.0,
     ):
         self.mode = mode
         # Copies (torch.tensor), not views: a model loaded with
@@ -85,16 +100,42 @@ class WindowNorm:
         to64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
         self.back_scale = as32(to64(units_scale) / to64(y_scale))
         self.back_offset = as32((to64(units_offset) - to64(y_mean)) / to64(y_scale))
+        # "log": each target feature once (the first output that reads it
+        # gives its units), and the map from y's units to the loss's.
+        index = np.asarray(target_index, dtype=np.int64).reshape(-1)
+        features, first = np.unique(index, return_index=True)
+        wide = lambda a: np.broadcast_to(to64(a), index.shape)[first]  # noqa: E731
+        self.log_features = torch.tensor(features)
+        self.log_scale = as32(wide(units_scale))
+        self.log_offset = as32(wide(units_offset))
+        self.log_floor = as32(np.maximum(wide(log_floor), np.finfo(np.float32).tiny))
+        self.loss_scale = as32(1.0 / to64(y_scale))
+        self.loss_offset = as32(-to64(y_mean) / to64(y_scale))
 
     def to(self, device):
         names = ("in_scale", "out_scale", "y_mean", "y_scale", "eps", "units_scale")
+        names += ("log_features", "log_scale", "log_offset", "log_floor")
+        names += ("loss_scale", "loss_offset")
         for name in ("target_index", "units_offset", "back_scale", "back_offset", *names):
             setattr(self, name, getattr(self, name).to(device))
         return self
 
+    def read(self, X):
+        """``X`` in the units its statistics are taken in: as it is, or
+        (``"log"``) with each target feature as the logarithm of its values
+        in ``y``'s units."""
+        if self.mode != "log":
+            return X
+        f = self.log_features
+        raw = X[..., f] * self.log_scale + self.log_offset
+        X = X.clone()
+        X[..., f] = torch.log(torch.maximum(raw, self.log_floor.to(raw.dtype)))
+        return X
+
     def center_spread(self, X, lengths):
         """Each window's center and spread, ``(batch, n_features)`` each, and the
-        mask of its observed steps, ``(batch, steps, 1)``."""
+        mask of its observed steps, ``(batch, steps, 1)``; ``X`` as :meth:`read`
+        gives it."""
         n_steps = X.shape[1]
         steps = torch.arange(n_steps, device=X.device)
         first = (n_steps - lengths.to(X.device)).unsqueeze(1)
@@ -109,6 +150,7 @@ class WindowNorm:
     def inputs(self, X, lengths):
         """The normalised windows (padding steps stay 0), and the center and
         spread that :meth:`outputs` needs."""
+        X = self.read(X)
         center, spread, observed = self.center_spread(X, lengths)
         Xn = (X - center.unsqueeze(1)) / (spread * self.in_scale).unsqueeze(1)
         return Xn * observed, center, spread
@@ -118,19 +160,36 @@ class WindowNorm:
         the inverse of :meth:`outputs` up to the loss's scaling."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
+        if self.mode == "log":
+            floor = self.log_floor[self._log_column()].to(y.dtype)
+            return (torch.log(torch.maximum(y, floor)) - c) / (s * self.out_scale)
         return ((y - self.units_offset) / self.units_scale - c) / (s * self.out_scale)
 
-    def error_weight(self, spread):
+    def _log_column(self):
+        """For each output, the position of its feature in ``log_features``."""
+        return torch.searchsorted(self.log_features, self.target_index)
+
+    def error_weight(self, center, spread):
         """How much each window's error in normalised units counts once its
-        outputs are mapped back: its target feature's spread squared,
-        ``(batch, n_outputs)``. A window of one or two observed steps has a
-        spread near zero (and a huge normalised target): it counts for little."""
-        return spread[:, self.target_index] ** 2
+        outputs are mapped back, ``(batch, n_outputs)``: the square of the
+        output's change per normalised unit, its target feature's spread (and,
+        under ``"log"``, its level: ``exp`` of the center). A window of one or
+        two observed steps has a spread near zero (and a huge normalised
+        target): it counts for little."""
+        s = spread[:, self.target_index]
+        if self.mode == "log":
+            s = s * torch.exp(center[:, self.target_index])
+        return s**2
 
     def outputs(self, out, center, spread):
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
+        if self.mode == "log":
+            # Bounded below float32's largest exponential: an untrained
+            # network's output cannot make the loss infinite.
+            level = torch.exp(torch.clamp(c + s * self.out_scale * out, max=LOG_MAX))
+            return self.loss_scale * level + self.loss_offset
         return self.back_scale * (c + s * self.out_scale * out) + self.back_offset
 
 
@@ -261,20 +320,27 @@ def fit_window_stats(
     is never expanded whole.
     """
     n_samples, n_steps, n_features = X.shape
-    last = np.asarray(X[:, -1], dtype=np.float64)
-    eps = 1e-3 * last.std(axis=0)
-    eps[~(eps > 0)] = 1e-3
+    n_outputs = len(target_index)
+    log_floor = np.zeros(n_outputs)
+    if mode == "log":
+        log_floor = LOG_FLOOR * np.min(np.asarray(y, dtype=np.float64), axis=0)
     norm = WindowNorm(
         mode,
         target_index,
         np.ones(n_features),
-        np.ones(len(target_index)),
+        np.ones(n_outputs),
         0.0,
         1.0,
-        eps,
+        np.ones(n_features),
         units_scale,
         units_offset,
+        log_floor,
     )
+    # The floor of a window's spread, in the units it is taken in.
+    last = norm.read(torch.from_numpy(np.array(X[:, -1], dtype=np.float64))).numpy()
+    eps = 1e-3 * last.std(axis=0)
+    eps[~(eps > 0)] = 1e-3
+    norm.eps = torch.from_numpy(eps)
     squares_in = np.zeros(n_features)
     squares_out = np.zeros(len(target_index))
     weight_out = np.zeros(len(target_index))
@@ -295,7 +361,7 @@ def fit_window_stats(
         count_in += float((w * lb).sum())
         # Each window weighs as its error does once mapped back: the few
         # windows of one or two observed steps must not set the scale.
-        share = w[:, None] * norm.error_weight(spread)
+        share = w[:, None] * norm.error_weight(center, spread)
         squares_out += (share * tn**2).sum(dim=0).numpy()
         weight_out += share.sum(dim=0).numpy()
     in_scale = np.sqrt(squares_in / (count_in if count_in > 0 else 1.0))
@@ -314,4 +380,5 @@ def fit_window_stats(
         "units_offset": np.broadcast_to(
             np.asarray(units_offset, dtype=np.float64), out_scale.shape
         ),
+        "log_floor": log_floor,
     }

@@ -189,15 +189,19 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     scale_y : bool, default=True
         Standardise the target inside the model; undone at predict.
 
-    window_norm : {"auto", "standard", "last"} or None, default="auto"
+    window_norm : {"auto", "standard", "last", "log"} or None, default="auto"
         Per-window normalisation, for forecasting: each window is normalised
         by its own statistics, the network predicts in those units, and its
         outputs are mapped back (exactly), so that a series that leaves its
         training range is forecast from where it is. ``"standard"``: each
         feature by the mean and standard deviation of the window's observed
         steps (as RevIN does); ``"last"``: each feature minus its last observed
-        value, divided by a fixed scale. Padding never counts. The outputs
-        must share units with input features (``target_features``).
+        value, divided by a fixed scale; ``"log"``: as ``"standard"``, with
+        each target feature read as the logarithm of its values in ``y``'s
+        units, and the outputs the exponential of the network's (for a
+        positive ``y``; inputs at or below 0.001 of the smallest training
+        target are read as that). Padding never counts. The outputs must
+        share units with input features (``target_features``).
         ``"auto"``: when the target is a future value of an input feature (as
         :func:`make_supervised` builds it; found from the training rows, with
         the exact affine map between its units and ``y``'s, so that a scaler
@@ -332,7 +336,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     n_outputs_ : int
         Values predicted per sample.
 
-    window_norm_ : {"standard", "last"} or None
+    window_norm_ : {"standard", "last", "log"} or None
         The per-window normalisation used (see ``window_norm``).
 
     n_iter_ : int
@@ -602,6 +606,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             if not _auto_normalises(y[kept], X.shape[1]):
                 return None, None
             mode = AUTO_MODE
+        elif mode == "log" and not np.all(y[kept] > 0):
+            raise ValueError(
+                "window_norm='log' reads the target in logarithms, but y has values "
+                f"<= 0 (the smallest is {np.min(y[kept]):.6g}). Use window_norm='standard', "
+                "or shift y to positive values."
+            )
         if found is None:
             index = self._target_index(n_features, y.shape[1]) if features is None else features
             _check_units(X[kept], y[kept], index)
