@@ -86,11 +86,13 @@ def test_saved_state_is_plain_data(fitted):
     assert "net_" not in state
 
 
-@pytest.mark.parametrize("window_norm", [None, "standard"])
+@pytest.mark.parametrize("window_norm", [None, "standard", "log"])
 def test_joblib_memory_mapped_load_predicts_identically_without_warnings(window_norm, tmp_path):
     import joblib
 
     series = np.cumsum(RNG.normal(size=120))
+    if window_norm == "log":
+        series = np.exp(series / 10)  # positive
     Xs, ys = sklearn_rnn.make_supervised(series)
     model = make_pipeline(
         StandardScaler(), SequenceWindower(6), tiny(window_norm=window_norm)
@@ -216,6 +218,20 @@ def test_skops_pipeline(tmp_path):
         "sklearn_rnn._windowing.SequenceWindower",
     }
     assert_array_equal(loaded.predict(table), pipeline.predict(table))
+
+
+def test_skops_loads_a_model_read_in_logarithms(tmp_path):
+    series = np.exp(np.cumsum(RNG.normal(0.01, 0.05, size=150)))
+    Xs, ys = sklearn_rnn.make_supervised(series)
+    pipeline = make_pipeline(StandardScaler(), SequenceWindower(6), tiny(window_norm="log"))
+    pipeline.fit(Xs, ys)
+    sio, untrusted, loaded = _skops_round_trip(pipeline, tmp_path / "log.skops")
+    assert set(untrusted) == {
+        "sklearn_rnn._regressor.RNNRegressor",
+        "sklearn_rnn._windowing.SequenceWindower",
+    }
+    assert loaded[-1].window_norm_ == "log"
+    assert_array_equal(loaded.predict(Xs), pipeline.predict(Xs))
 
 
 def test_skops_custom_module_is_listed_by_name(tmp_path):
