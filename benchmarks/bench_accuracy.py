@@ -93,6 +93,8 @@ Other sections (each its own run):
   nine statsmodels series outside the benchmark (``OUTSIDE``), never used to
   choose a default: RMSE / Ridge, mean of ``--seeds`` seeds, and their
   geometric mean.
+- ``--log``: the README pipeline and its grid also with
+  ``window_norm="log"`` on the positive series.
 - ``--draws N``: ``N`` other draws of each generated series (generator
   seeds 3 onward): ETS, the README pipeline with its defaults and with
   ``window_norm="log"``, each also with the season's phase as input

@@ -1,6 +1,6 @@
 """
-A season that grows with its level: the month as input, the forecast in logs
-===========================================================================
+A season that grows with its level: the month as input, the windows in logs
+==========================================================================
 
 Thirty years of monthly sales with a growing trend and a season whose swing
 grows with the level (December sells 40 % above the year's average, whatever
@@ -12,9 +12,11 @@ whole history.
 So give the network the month. One column per month (1 in the row's own)
 goes beside the series: ``make_supervised`` puts every column in ``X`` and
 the pipeline stays as it is (``window_norm="auto"`` still finds the series
-among the columns). And since the season multiplies the level, forecast the
-logarithms, where trend and season add up, and take the exponential of the
-forecast.
+among the columns). And since the season multiplies the level, read the
+series in logarithms, where trend and season add up: with
+``window_norm="log"`` the network forecasts the logarithm of the next value
+and is trained on the logarithms' errors; ``predict`` returns the forecast
+itself.
 
 Three networks with the package's defaults, on the same split (the last six
 years for testing, rolling one-month-ahead forecasts), against a
@@ -49,9 +51,9 @@ data = pd.DataFrame({"sales": sales}, index=index)
 
 month = pd.get_dummies(data.index.month, prefix="month", dtype=float).set_axis(data.index)
 inputs = {
-    "LSTM defaults": (data, False),
-    "LSTM defaults + month": (data.join(month), False),
-    "LSTM defaults + month, on logs": (np.log(data).join(month), True),
+    "LSTM defaults": (data, "auto"),
+    "LSTM defaults + month": (data.join(month), "auto"),
+    'LSTM + month, window_norm="log"': (data.join(month), "log"),
 }
 
 n_test = 72
@@ -70,16 +72,17 @@ forecasts["Ridge on lags (grid)"] = ridge.predict(X)[-n_test:]
 # The same month last year: y[t] is sales[t + 1], twelve months after sales[t - 11].
 forecasts["same month last year"] = data["sales"].to_numpy()[-n_test - 12 : -12]
 
-for name, (table, logs) in inputs.items():
+for name, (table, window_norm) in inputs.items():
     X_in, y_in = make_supervised(table, target="sales")
     model = make_pipeline(
-        StandardScaler(), SequenceWindower(window=24), RNNRegressor(cell="lstm", random_state=0)
+        StandardScaler(),
+        SequenceWindower(window=24),
+        RNNRegressor(cell="lstm", window_norm=window_norm, random_state=0),
     )
     model.fit(X_in.iloc[:-n_test], y_in.iloc[:-n_test])
     # The whole table in, the test rows out: their windows reach back into
     # the training rows.
-    pred = model.predict(X_in)[-n_test:]
-    forecasts[name] = np.exp(pred) if logs else pred
+    forecasts[name] = model.predict(X_in)[-n_test:]
 
 rmse = {name: root_mean_squared_error(y_test, pred) for name, pred in forecasts.items()}
 ridge_rmse = rmse["Ridge on lags (grid)"]
@@ -97,7 +100,7 @@ ax.plot(when, y_test[-shown:], color="black", lw=2, label="actual")
 for name, color in [
     ("Ridge on lags (grid)", "tab:gray"),
     ("LSTM defaults", "tab:blue"),
-    ("LSTM defaults + month, on logs", "tab:red"),
+    ('LSTM + month, window_norm="log"', "tab:red"),
 ]:
     ax.plot(when, forecasts[name][-shown:], color=color, lw=1.3, marker=".", label=name)
 ax.set(

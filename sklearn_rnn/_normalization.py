@@ -8,7 +8,9 @@ extrapolate. Relative to its own last value (``"last"``) or to its own mean and
 spread (``"standard"``), every window looks like the windows seen in training.
 A positive target whose swings grow in proportion to its level (sales,
 prices, counts under a trend) can be read in logarithms (``"log"``), where
-its trend and its season add, whatever the level.
+its trend and its season add, whatever the level: the network then forecasts
+the logarithm, relative to the window's mean logarithm, and is trained on the
+logarithms' errors.
 
 The outputs are mapped back in the units of the input feature each output is a
 future value of. :func:`find_target_features` finds that feature, and the
@@ -29,10 +31,8 @@ PROBE_ROWS = 48
 # Rows converted to a tensor at once when fitting the statistics: bounds the
 # memory used beyond the input.
 FIT_ELEMENTS = 1 << 22
-# "log": the largest logarithm an output is mapped back from (float32's
-# exponential overflows at 88.7), and the floor of a target feature's values,
-# as a share of its smallest training value.
-LOG_MAX = 80.0
+# "log": the floor of a target feature's values, as a share of its smallest
+# training value.
 LOG_FLOOR = 1e-3
 
 
@@ -46,9 +46,10 @@ class WindowNorm:
         outputs are that last value plus the network's output. ``"standard"``:
         every step minus the window's mean, divided by its standard deviation
         (observed steps only); outputs are mapped back with the same two numbers.
-        ``"log"``: as ``"standard"``, with each target feature first mapped
-        to ``y``'s units and to its logarithm; outputs are the exponential of
-        the network's output mapped back (``y``'s units, positive).
+        ``"log"``: each target feature mapped to ``y``'s units and to its
+        logarithm, minus the window's mean logarithm (the other features as
+        ``"standard"``); outputs are the logarithm of ``y``: the loss's units
+        are then those of ``log(y)``, standardised by ``y_mean`` and ``y_scale``.
     target_index : array of int, shape (n_outputs,)
         The input feature whose units each output shares.
     in_scale : array, shape (n_features,)
@@ -58,7 +59,8 @@ class WindowNorm:
         Typical size of the normalised targets, likewise.
     y_mean, y_scale : array, shape (n_outputs,)
         The estimator's target scaling: outputs are returned in the units the
-        loss is computed in, ``(y - y_mean) / y_scale``.
+        loss is computed in, ``(y - y_mean) / y_scale`` (``"log"``: of
+        ``log(y)``).
     eps : array, shape (n_features,)
         Floor of a window's standard deviation (``"standard"``), in the
         feature's units.
@@ -94,14 +96,10 @@ class WindowNorm:
         self.eps = as32(eps)
         self.units_scale = as32(units_scale)
         self.units_offset = as32(units_offset)
-        # The map back to the loss's units in one affine step, composed in
-        # float64: mapped to y's units first and then centred, a target at a
-        # high level (1e6) would be rounded to float32's spacing there.
         to64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
-        self.back_scale = as32(to64(units_scale) / to64(y_scale))
-        self.back_offset = as32((to64(units_offset) - to64(y_mean)) / to64(y_scale))
         # "log": each target feature once (the first output that reads it
-        # gives its units), and the map from y's units to the loss's.
+        # gives its units), read in logarithms of y's units, which are then
+        # the units the outputs share with their features.
         index = np.asarray(target_index, dtype=np.int64).reshape(-1)
         features, first = np.unique(index, return_index=True)
         wide = lambda a: np.broadcast_to(to64(a), index.shape)[first]  # noqa: E731
@@ -109,13 +107,18 @@ class WindowNorm:
         self.log_scale = as32(wide(units_scale))
         self.log_offset = as32(wide(units_offset))
         self.log_floor = as32(np.maximum(wide(log_floor), np.finfo(np.float32).tiny))
-        self.loss_scale = as32(1.0 / to64(y_scale))
-        self.loss_offset = as32(-to64(y_mean) / to64(y_scale))
+        if mode == "log":
+            units_scale, units_offset = 1.0, 0.0
+            self.units_scale, self.units_offset = as32(1.0), as32(0.0)
+        # The map back to the loss's units in one affine step, composed in
+        # float64: mapped to y's units first and then centred, a target at a
+        # high level (1e6) would be rounded to float32's spacing there.
+        self.back_scale = as32(to64(units_scale) / to64(y_scale))
+        self.back_offset = as32((to64(units_offset) - to64(y_mean)) / to64(y_scale))
 
     def to(self, device):
         names = ("in_scale", "out_scale", "y_mean", "y_scale", "eps", "units_scale")
         names += ("log_features", "log_scale", "log_offset", "log_floor")
-        names += ("loss_scale", "loss_offset")
         for name in ("target_index", "units_offset", "back_scale", "back_offset", *names):
             setattr(self, name, getattr(self, name).to(device))
         return self
@@ -145,7 +148,11 @@ class WindowNorm:
         count = observed.sum(dim=1)
         mean = (X * observed).sum(dim=1) / count
         var = (((X - mean.unsqueeze(1)) * observed) ** 2).sum(dim=1) / count
-        return mean, torch.sqrt(var + self.eps**2), observed
+        spread = torch.sqrt(var + self.eps**2)
+        if self.mode == "log":
+            # Logarithms are relative already: each window's minus its mean.
+            spread[:, self.log_features] = 1.0
+        return mean, spread, observed
 
     def inputs(self, X, lengths):
         """The normalised windows (padding steps stay 0), and the center and
@@ -156,40 +163,25 @@ class WindowNorm:
         return Xn * observed, center, spread
 
     def targets(self, y, center, spread):
-        """The target ``y`` (raw units) as the network's output should give it:
-        the inverse of :meth:`outputs` up to the loss's scaling."""
+        """The target ``y`` (raw units; ``"log"``: ``log(y)``) as the network's
+        output should give it: the inverse of :meth:`outputs` up to the loss's
+        scaling."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
-        if self.mode == "log":
-            floor = self.log_floor[self._log_column()].to(y.dtype)
-            return (torch.log(torch.maximum(y, floor)) - c) / (s * self.out_scale)
         return ((y - self.units_offset) / self.units_scale - c) / (s * self.out_scale)
 
-    def _log_column(self):
-        """For each output, the position of its feature in ``log_features``."""
-        return torch.searchsorted(self.log_features, self.target_index)
-
-    def error_weight(self, center, spread):
+    def error_weight(self, spread):
         """How much each window's error in normalised units counts once its
-        outputs are mapped back, ``(batch, n_outputs)``: the square of the
-        output's change per normalised unit, its target feature's spread (and,
-        under ``"log"``, its level: ``exp`` of the center). A window of one or
-        two observed steps has a spread near zero (and a huge normalised
-        target): it counts for little."""
-        s = spread[:, self.target_index]
-        if self.mode == "log":
-            s = s * torch.exp(center[:, self.target_index])
-        return s**2
+        outputs are mapped back: its target feature's spread squared,
+        ``(batch, n_outputs)`` (``"log"``: 1, every window alike). A window of
+        one or two observed steps has a spread near zero (and a huge
+        normalised target): it counts for little."""
+        return spread[:, self.target_index] ** 2
 
     def outputs(self, out, center, spread):
         """The network's outputs mapped back, in the loss's units."""
         c = center[:, self.target_index]
         s = spread[:, self.target_index]
-        if self.mode == "log":
-            # Bounded below float32's largest exponential: an untrained
-            # network's output cannot make the loss infinite.
-            level = torch.exp(torch.clamp(c + s * self.out_scale * out, max=LOG_MAX))
-            return self.loss_scale * level + self.loss_offset
         return self.back_scale * (c + s * self.out_scale * out) + self.back_offset
 
 
@@ -313,8 +305,9 @@ def fit_window_stats(
     X, lengths, y, mode, target_index, units_scale=1.0, units_offset=0.0, sample_weight=None
 ):
     """Statistics of :class:`WindowNorm` from training windows ``X`` (3-D, NaN
-    padding) and raw targets ``y`` (2-D), as plain arrays; each window weighs
-    as its ``sample_weight`` (so an integer weight is the window repeated).
+    padding) and raw targets ``y`` (2-D; positive for ``"log"``), as plain
+    arrays; each window weighs as its ``sample_weight`` (so an integer weight
+    is the window repeated).
 
     Processes a bounded number of windows at a time, so a strided window view
     is never expanded whole.
@@ -324,6 +317,7 @@ def fit_window_stats(
     log_floor = np.zeros(n_outputs)
     if mode == "log":
         log_floor = LOG_FLOOR * np.min(np.asarray(y, dtype=np.float64), axis=0)
+        y = np.log(np.asarray(y, dtype=np.float64))
     norm = WindowNorm(
         mode,
         target_index,
@@ -361,7 +355,7 @@ def fit_window_stats(
         count_in += float((w * lb).sum())
         # Each window weighs as its error does once mapped back: the few
         # windows of one or two observed steps must not set the scale.
-        share = w[:, None] * norm.error_weight(center, spread)
+        share = w[:, None] * norm.error_weight(spread)
         squares_out += (share * tn**2).sum(dim=0).numpy()
         weight_out += share.sum(dim=0).numpy()
     in_scale = np.sqrt(squares_in / (count_in if count_in > 0 else 1.0))

@@ -196,12 +196,15 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         training range is forecast from where it is. ``"standard"``: each
         feature by the mean and standard deviation of the window's observed
         steps (as RevIN does); ``"last"``: each feature minus its last observed
-        value, divided by a fixed scale; ``"log"``: as ``"standard"``, with
+        value, divided by a fixed scale; ``"log"`` (for a positive ``y``):
         each target feature read as the logarithm of its values in ``y``'s
-        units, and the outputs the exponential of the network's (for a
-        positive ``y``; inputs at or below 0.001 of the smallest training
-        target are read as that). Padding never counts. The outputs must
-        share units with input features (``target_features``).
+        units, minus the window's mean logarithm (other features as
+        ``"standard"``), and the network forecasts, and is trained on, the
+        logarithm of ``y`` (the loss and ``loss_curve_`` are in those units),
+        whose exponential ``predict`` returns: for a series whose swings grow
+        in proportion to its level (inputs at or below 0.001 of the smallest
+        training target are read as that). Padding never counts. The outputs
+        must share units with input features (``target_features``).
         ``"auto"``: when the target is a future value of an input feature (as
         :func:`make_supervised` builds it; found from the training rows, with
         the exact affine map between its units and ``y``'s, so that a scaler
@@ -545,6 +548,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             mode, stats = self._window_norm_stats(
                 X[train_rows], lengths[train_rows], y2[train_rows], weight
             )
+            if mode == "log":
+                # The network forecasts the logarithms: their scaling.
+                y_mean, y_scale = _target_scaling(np.log(y2[train_rows]), weight, self.scale_y)
             fitted = dict(
                 _y_1d=y.ndim == 1,
                 n_outputs_=y2.shape[1],
@@ -554,6 +560,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 window_norm_=mode,
             )
         y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
+        if fitted["window_norm_"] == "log":
+            # The network forecasts, and is trained on, the logarithms.
+            _check_positive(y2, "window_norm_='log' (fitted)")
+            y2 = np.log(y2)
         y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
 
@@ -606,12 +616,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             if not _auto_normalises(y[kept], X.shape[1]):
                 return None, None
             mode = AUTO_MODE
-        elif mode == "log" and not np.all(y[kept] > 0):
-            raise ValueError(
-                "window_norm='log' reads the target in logarithms, but y has values "
-                f"<= 0 (the smallest is {np.min(y[kept]):.6g}). Use window_norm='standard', "
-                "or shift y to positive values."
-            )
+        elif mode == "log":
+            _check_positive(y[kept], "window_norm='log'")
         if found is None:
             index = self._target_index(n_features, y.shape[1]) if features is None else features
             _check_units(X[kept], y[kept], index)
@@ -689,6 +695,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         out = self._forward(X)
         out *= self._y_scale
         out += self._y_mean
+        if self.window_norm_ == "log":
+            out = np.exp(out)
         return out[:, 0] if self._y_1d else out
 
     def __sklearn_tags__(self):
@@ -752,6 +760,15 @@ def _spread_statistic(y, steps):
         statistic = np.corrcoef(*ranks)[0, 1] * np.sqrt(n / steps)
         best = statistic if best is None else max(best, statistic)
     return best
+
+
+def _check_positive(y, what):
+    if not np.all(y > 0):
+        raise ValueError(
+            f"{what} forecasts the logarithm of the target, but y has values <= 0 "
+            f"(the smallest is {np.min(y):.6g}). Use window_norm='standard', or shift "
+            "y to positive values."
+        )
 
 
 def _check_units(X, y, index):

@@ -521,7 +521,7 @@ def least_squares_skip(net, data, index, share):
             # observed steps (normalised targets huge) would outweigh the rest.
             # Outputs of one target feature share their weights.
             features = norm.target_index.cpu()
-            error_weight = norm.error_weight(center.double(), spread.double())
+            error_weight = norm.error_weight(spread.double())
             groups = []
             for f in torch.unique(features).tolist():
                 columns = torch.nonzero(features == f).flatten()

@@ -42,9 +42,7 @@ def test_outputs_invert_targets_exactly(mode):
         units_scale=[2.0, 0.25],
         units_offset=[10.0, -1.0],
     )
-    y = torch.from_numpy(rng.normal(size=(20, 2)))
-    if mode == "log":
-        y = torch.exp(y)  # a positive target
+    y = torch.from_numpy(rng.normal(size=(20, 2)))  # "log": the target's logarithm
     _, center, spread = norm.inputs(X.float(), lengths)
     net_output = norm.targets(y.float(), center, spread)
     assert_allclose(
@@ -318,8 +316,15 @@ def test_log_mode_reads_the_windows_in_logarithms():
     model = RNNRegressor(**FAST, window_norm="log").fit(windows, y)
     norm = model.net_.window_norm
     lengths = torch.full((len(windows),), 12)
-    _, center, _ = norm.inputs(torch.tensor(windows[11:], dtype=torch.float32), lengths[11:])
-    assert_allclose(center[:, 0], np.log(windows[11:, :, 0]).mean(axis=1), rtol=1e-5)
+    full = torch.tensor(windows[11:], dtype=torch.float32)
+    Xn, center, _ = norm.inputs(full, lengths[11:])
+    logs = np.log(windows[11:, :, 0])
+    assert_allclose(center[:, 0], logs.mean(axis=1), rtol=1e-5)
+    # Each window's logarithms minus their mean, on one scale for all windows.
+    relative = (logs - logs.mean(axis=1, keepdims=True)) / norm.in_scale[0].item()
+    assert_allclose(Xn[..., 0], relative, rtol=1e-4, atol=1e-5)
+    # The network is trained on the logarithms: its target scaling is theirs.
+    assert_allclose(model._y_mean, np.log(y).mean(), rtol=1e-6)
     # A window at three times the level is the same window in logarithms,
     # and its forecast is three times as high.
     full = windows[11:]
