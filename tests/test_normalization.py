@@ -333,8 +333,8 @@ def test_log_mode_reads_the_windows_in_logarithms():
 
 
 def test_auto_does_not_read_a_growing_series_in_logarithms():
-    # "log" is the user's choice: measured on draws of the benchmark's
-    # generated series, it forecasts no better than "standard".
+    # "log" is the user's choice: on the benchmark's series it pays only with
+    # the season's position as input, which "auto" cannot know of.
     X, y = make_supervised(growth())
     windows = SequenceWindower(24).fit_transform(X)
     assert RNNRegressor(**FAST).fit(windows, y).window_norm_ == "standard"
