@@ -69,7 +69,8 @@ Other sections (each its own run):
   own: what a user with dates adds from the month), each against the plain
   Ridge; and on the positive seasonal series, all three again on the
   logarithms of the series, without and with the phase (the forecasts are
-  the exponentials of theirs).
+  the exponentials of theirs), and the README pipeline with the phase and
+  ``window_norm="log"``.
 - ``--history``: cross-validated RMSE on ``TimeSeriesSplit`` as
   ``cross_val_score`` computes it (with the windower's default
   ``history="auto"``, and with ``history="none"``: each test fold windowed
@@ -687,6 +688,14 @@ def evaluate_series(name, args, n_steps=1):
                 ("RNN grid", rnn_grid(rnn_windows, hidden, epochs), describe),
             ]:
                 sk(label + suffix, est, note_fn, X_in, log)
+        if (X > 0).all():
+            # The phase beside the series, read in logarithms by the network.
+            sk(
+                'RNN default + phase, "log"',
+                rnn_default(epochs, window_norm="log"),
+                lambda f: f'lstm, w=24, window_norm="log", {m} phase columns',
+                np.hstack([X, phase]),
+            )
     scale = diff_scale(data.to_numpy(float)[: split + 1])
     for norm in args.norms:
         sk(
