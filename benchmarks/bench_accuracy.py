@@ -673,7 +673,8 @@ def evaluate_series(name, args, n_steps=1):
         # on a positive series also with the logarithms of the series, where
         # a season whose amplitude grows with the level is additive.
         phase = np.eye(m)[np.arange(n_rows) % m]
-        variants = [(" + phase", f"{m} phase columns", np.hstack([X, phase]), False)]
+        X_phase = np.hstack([X, phase])
+        variants = [(" + phase", f"{m} phase columns", X_phase, False)]
         if (X > 0).all():
             logs = np.log(X)
             variants.append((", logs", "on logs", logs, True))
@@ -694,7 +695,7 @@ def evaluate_series(name, args, n_steps=1):
                 'RNN default + phase, "log"',
                 rnn_default(epochs, window_norm="log"),
                 lambda f: f'lstm, w=24, window_norm="log", {m} phase columns',
-                np.hstack([X, phase]),
+                X_phase,
             )
     scale = diff_scale(data.to_numpy(float)[: split + 1])
     for norm in args.norms:
@@ -1438,9 +1439,9 @@ def run_draws(args):
             ets = ets_one_step(fitted, series)[test + 1]
             row = [root_mean_squared_error(y[test], ets) / ridge_rmse]
             row += [_seed_mean(split, 24, args, window_norm=mode) for mode in ("auto", "log")]
-            phase = np.hstack([X, np.eye(12)[np.arange(len(X)) % 12]])
-            with_phase = (phase, *split[1:])
-            row += [_seed_mean(with_phase, 24, args, window_norm=m) for m in ("auto", "log")]
+            X_phase = np.hstack([X, np.eye(12)[np.arange(len(X)) % 12]])
+            split = (X_phase, *split[1:])
+            row += [_seed_mean(split, 24, args, window_norm=mode) for mode in ("auto", "log")]
             for label, value in zip(labels, row, strict=True):
                 ratios[label].append(value)
             rows.append([name, str(draw)] + [f"{v:.3f}" for v in row])

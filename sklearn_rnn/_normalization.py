@@ -94,8 +94,6 @@ class WindowNorm:
         self.y_mean = as32(y_mean)
         self.y_scale = as32(y_scale)
         self.eps = as32(eps)
-        self.units_scale = as32(units_scale)
-        self.units_offset = as32(units_offset)
         to64 = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
         # "log": each target feature once (the first output that reads it
         # gives its units), read in logarithms of y's units, which are then
@@ -109,7 +107,8 @@ class WindowNorm:
         self.log_floor = as32(np.maximum(wide(log_floor), np.finfo(np.float32).tiny))
         if mode == "log":
             units_scale, units_offset = 1.0, 0.0
-            self.units_scale, self.units_offset = as32(1.0), as32(0.0)
+        self.units_scale = as32(units_scale)
+        self.units_offset = as32(units_offset)
         # The map back to the loss's units in one affine step, composed in
         # float64: mapped to y's units first and then centred, a target at a
         # high level (1e6) would be rounded to float32's spacing there.

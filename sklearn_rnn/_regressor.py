@@ -539,18 +539,24 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     def _prepare_target(self, X, lengths, y, sample_weight, *, keep, train_rows):
         y2 = y.reshape(len(y), -1)
+        # What the network forecasts, and is trained on: y, or its logarithm.
+        # "auto" never chooses "log", so the mode is "log" exactly when asked.
+        goal = y2
+        if (self.window_norm_ if keep else self.window_norm) == "log":
+            _check_positive(y2, "window_norm='log'")
+            goal = np.log(y2)
         if keep:
             names = ("_y_1d", "n_outputs_", "_y_mean", "_y_scale", "_window_stats", "window_norm_")
             fitted = {name: getattr(self, name) for name in names}
         else:
             weight = None if sample_weight is None else sample_weight[train_rows]
+            # On y itself first: a y too large to standardise is refused here.
             y_mean, y_scale = _target_scaling(y2[train_rows], weight, self.scale_y)
             mode, stats = self._window_norm_stats(
                 X[train_rows], lengths[train_rows], y2[train_rows], weight
             )
-            if mode == "log":
-                # The network forecasts the logarithms: their scaling.
-                y_mean, y_scale = _target_scaling(np.log(y2[train_rows]), weight, self.scale_y)
+            if goal is not y2:
+                y_mean, y_scale = _target_scaling(goal[train_rows], weight, self.scale_y)
             fitted = dict(
                 _y_1d=y.ndim == 1,
                 n_outputs_=y2.shape[1],
@@ -560,11 +566,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                 window_norm_=mode,
             )
         y_mean, y_scale = fitted["_y_mean"], fitted["_y_scale"]
-        if fitted["window_norm_"] == "log":
-            # The network forecasts, and is trained on, the logarithms.
-            _check_positive(y2, "window_norm_='log' (fitted)")
-            y2 = np.log(y2)
-        y_train = torch.from_numpy(((y2 - y_mean) / y_scale).astype(np.float32))
+        y_train = torch.from_numpy(((goal - y_mean) / y_scale).astype(np.float32))
         return y_train, y2.shape[1], fitted
 
     def _average_share(self, y):
@@ -616,8 +618,6 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             if not _auto_normalises(y[kept], X.shape[1]):
                 return None, None
             mode = AUTO_MODE
-        elif mode == "log":
-            _check_positive(y[kept], "window_norm='log'")
         if found is None:
             index = self._target_index(n_features, y.shape[1]) if features is None else features
             _check_units(X[kept], y[kept], index)
